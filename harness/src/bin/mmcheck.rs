@@ -1,0 +1,206 @@
+//! The `mmcheck` command: clap glue over the library. Exit codes: 0 all passed or skipped,
+//! 1 a case failed, 2 bad input (case files or arguments).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use mmcheck::case::load;
+use mmcheck::env::HostEnv;
+use mmcheck::{child, render, runner, worker};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mmcheck",
+    version,
+    about = "Conformance suite for the Linux memory-mapping system calls"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cases and print what the kernel did against what the man pages say.
+    Run {
+        /// Run only cases whose id contains this text (`mprotect/`, `sigbus`).
+        filter: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// How many cases run at once (default: the number of CPUs).
+        #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
+        /// Directory of case files (default: the repository's `cases/`).
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// List the cases with their rules, without running them.
+    List {
+        filter: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// (internal) Serve case requests from stdin; used by `run` and `cargo test`.
+    #[command(name = "__worker", hide = true)]
+    Worker,
+    /// (internal) Continue a case in a new image after its `exec` step.
+    #[command(name = "__resume", hide = true)]
+    Resume {
+        file: PathBuf,
+        file_id: String,
+        step: usize,
+        record_fd: i32,
+        scratch: PathBuf,
+        slots: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Worker => ExitCode::from(worker::serve() as u8),
+        Command::Resume {
+            file,
+            file_id,
+            step,
+            record_fd,
+            scratch,
+            slots,
+        } => resume(file, &file_id, step, record_fd, scratch, &slots),
+        Command::List { filter, cases } => list(filter, cases),
+        Command::Run {
+            filter,
+            format,
+            jobs,
+            cases,
+        } => run(filter, format, jobs, cases),
+    }
+}
+
+/// `--cases`, else `MMCHECK_CASES`, else `cases/` here or above, else the source tree's.
+fn cases_dir(arg: Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = arg.or_else(|| std::env::var_os("MMCHECK_CASES").map(PathBuf::from)) {
+        return dir;
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            let candidate = dir.join("cases");
+            if candidate.is_dir() && dir.join("harness").is_dir() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"))
+}
+
+fn load_or_report(dir: &std::path::Path) -> Result<Vec<mmcheck::case::plan::Case>, ExitCode> {
+    let (cases, diags) = load::load_dir(dir);
+    if diags.is_empty() {
+        Ok(cases)
+    } else {
+        render::diagnostics(&mut std::io::stderr(), &diags);
+        Err(ExitCode::from(2))
+    }
+}
+
+fn list(filter: Option<String>, cases: Option<PathBuf>) -> ExitCode {
+    let cases = match load_or_report(&cases_dir(cases)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mut out = std::io::stdout().lock();
+    for c in runner::select(&cases, filter.as_deref()) {
+        let _ = writeln!(out, "{}\t{}", c.id, c.summary);
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(
+    filter: Option<String>,
+    format: Format,
+    jobs: Option<u16>,
+    cases: Option<PathBuf>,
+) -> ExitCode {
+    let dir = cases_dir(cases);
+    let cases = match load_or_report(&dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let selected = runner::select(&cases, filter.as_deref());
+    if selected.is_empty() {
+        render::error(
+            &mut std::io::stderr(),
+            &format!(
+                "no case id contains `{}` ({} cases in {})",
+                filter.unwrap_or_default(),
+                cases.len(),
+                dir.display()
+            ),
+        );
+        return ExitCode::from(2);
+    }
+    let host = HostEnv::detect();
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            render::error(
+                &mut std::io::stderr(),
+                &format!("cannot find my own executable: {e}"),
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let jobs = jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let start = std::time::Instant::now();
+    let runs = runner::run_all(&selected, &host, &exe, jobs, &|_, _, _| {});
+    let seconds = start.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Table => {
+            render::table(&mut out, &runs);
+            render::summary(&mut out, render::Totals::of(&runs), seconds);
+        }
+        Format::Json => render::json(&mut out, &host, &selected, &runs),
+    }
+    let t = render::Totals::of(&runs);
+    if t.failed + t.broken > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn resume(
+    file: PathBuf,
+    file_id: &str,
+    step: usize,
+    record_fd: i32,
+    scratch: PathBuf,
+    slots: &str,
+) -> ExitCode {
+    let case = match load::load_one(&file, file_id) {
+        Ok(cases) => cases.into_iter().next(),
+        Err(_) => None,
+    };
+    let Some(case) = case else {
+        render::error(&mut std::io::stderr(), "cannot reload the case after exec");
+        return ExitCode::from(70);
+    };
+    let slots = slots
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<u64>().ok())
+        .collect();
+    let setup = child::Setup { record_fd, scratch };
+    child::resume(&case, &setup, step, slots)
+}

@@ -1,0 +1,379 @@
+//! Value expressions of case files: `PAGE`, `3*PAGE`, `PAGE-1`, `$m+PAGE`, `MAP_PRIVATE|MAP_ANONYMOUS`.
+//! Parsed once at load time (names checked, with suggestions), evaluated in the child and the parent.
+
+use crate::names::{self, Family};
+
+/// A parsed expression. Arithmetic wraps on u64, so `-1` is all ones, as a C caller would pass it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    Num(u64),
+    /// The page size of the running system.
+    Page,
+    /// A named constant, kept by name for messages.
+    Sym(&'static str, u64),
+    /// `$name`: the value a previous step produced (a mapping's address, a descriptor, a pid).
+    Ref(String, usize),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Bin(Op, Box<Expr>, Box<Expr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    Or,
+    And,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Shl,
+}
+
+/// A parse error: `at` is a byte offset into the expression text.
+#[derive(Debug, PartialEq)]
+pub struct ParseError {
+    pub at: usize,
+    pub message: String,
+}
+
+/// Why an expression could not be evaluated at run time.
+#[derive(Debug, PartialEq)]
+pub enum EvalError {
+    /// `$name` names a step that failed or did not run.
+    Unavailable(String),
+    DivideByZero,
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::Unavailable(name) => {
+                write!(f, "${name} is unavailable (its step failed or did not run)")
+            }
+            EvalError::DivideByZero => write!(f, "division by zero"),
+        }
+    }
+}
+
+/// What evaluation needs from its surroundings.
+pub trait Scope {
+    fn page(&self) -> u64;
+    fn slot(&self, index: usize) -> Option<u64>;
+}
+
+/// What parsing needs: which constant families are allowed here, and how `$name` resolves.
+pub struct Context<'a> {
+    pub families: &'a [Family],
+    pub resolve: &'a dyn Fn(&str) -> Result<usize, String>,
+}
+
+impl Expr {
+    pub fn eval(&self, scope: &dyn Scope) -> Result<u64, EvalError> {
+        Ok(match self {
+            Expr::Num(v) | Expr::Sym(_, v) => *v,
+            Expr::Page => scope.page(),
+            Expr::Ref(name, slot) => scope
+                .slot(*slot)
+                .ok_or_else(|| EvalError::Unavailable(name.clone()))?,
+            Expr::Neg(e) => e.eval(scope)?.wrapping_neg(),
+            Expr::Not(e) => !e.eval(scope)?,
+            Expr::Bin(op, a, b) => {
+                let (a, b) = (a.eval(scope)?, b.eval(scope)?);
+                match op {
+                    Op::Or => a | b,
+                    Op::And => a & b,
+                    Op::Add => a.wrapping_add(b),
+                    Op::Sub => a.wrapping_sub(b),
+                    Op::Mul => a.wrapping_mul(b),
+                    Op::Div => a.checked_div(b).ok_or(EvalError::DivideByZero)?,
+                    Op::Shl => a.wrapping_shl(b as u32),
+                }
+            }
+        })
+    }
+
+    /// The `$names` this expression reads.
+    pub fn refs(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Ref(_, slot) => out.push(*slot),
+            Expr::Neg(e) | Expr::Not(e) => e.refs(out),
+            Expr::Bin(_, a, b) => {
+                a.refs(out);
+                b.refs(out);
+            }
+            Expr::Num(_) | Expr::Page | Expr::Sym(..) => {}
+        }
+    }
+}
+
+/// Parses `text`. Grammar, loosest first: `|`, `&`, `<<`, `+ -`, `* /`, unary `- ~`, atoms
+/// (numbers in decimal, 0x hex, 0o octal; `PAGE`; constants; `$name`; parentheses).
+pub fn parse(text: &str, cx: &Context) -> Result<Expr, ParseError> {
+    let mut p = Parser { text, pos: 0, cx };
+    let e = p.or()?;
+    p.skip_ws();
+    if p.pos < text.len() {
+        return Err(p.error(format!("unexpected `{}`", &text[p.pos..])));
+    }
+    Ok(e)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+    cx: &'a Context<'a>,
+}
+
+impl Parser<'_> {
+    fn error(&self, message: String) -> ParseError {
+        ParseError {
+            at: self.pos,
+            message,
+        }
+    }
+
+    fn skip_ws(&mut self) {
+        while self.text[self.pos..].starts_with(|c: char| c.is_ascii_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        if self.text[self.pos..].starts_with(token) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn binary(
+        &mut self,
+        ops: &[(&str, Op)],
+        next: fn(&mut Self) -> Result<Expr, ParseError>,
+    ) -> Result<Expr, ParseError> {
+        let mut left = next(self)?;
+        'outer: loop {
+            for (token, op) in ops {
+                if self.eat(token) {
+                    let right = next(self)?;
+                    left = Expr::Bin(*op, Box::new(left), Box::new(right));
+                    continue 'outer;
+                }
+            }
+            return Ok(left);
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("|", Op::Or)], Self::and)
+    }
+
+    fn and(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("&", Op::And)], Self::shift)
+    }
+
+    fn shift(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("<<", Op::Shl)], Self::sum)
+    }
+
+    fn sum(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("+", Op::Add), ("-", Op::Sub)], Self::product)
+    }
+
+    fn product(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("*", Op::Mul), ("/", Op::Div)], Self::unary)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.eat("-") {
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        if self.eat("~") {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.atom()
+    }
+
+    fn atom(&mut self) -> Result<Expr, ParseError> {
+        self.skip_ws();
+        let rest = &self.text[self.pos..];
+        let start = self.pos;
+        if self.eat("(") {
+            let e = self.or()?;
+            if !self.eat(")") {
+                return Err(self.error("expected `)`".into()));
+            }
+            return Ok(e);
+        }
+        let word_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+            .unwrap_or(rest.len());
+        if word_len == 0 {
+            return Err(self.error(if rest.is_empty() {
+                "expected a value, found the end".into()
+            } else {
+                format!("expected a value, found `{rest}`")
+            }));
+        }
+        let word = &rest[..word_len];
+        self.pos += word_len;
+        let at = |message: String| ParseError { at: start, message };
+        if let Some(name) = word.strip_prefix('$') {
+            return (self.cx.resolve)(name)
+                .map(|slot| Expr::Ref(name.to_string(), slot))
+                .map_err(at);
+        }
+        if word.starts_with(|c: char| c.is_ascii_digit()) {
+            return parse_number(word)
+                .map(Expr::Num)
+                .ok_or_else(|| at(format!("`{word}` is not a number")));
+        }
+        if word == "PAGE" {
+            return Ok(Expr::Page);
+        }
+        resolve_symbol(word, self.cx.families)
+            .map(|k| Expr::Sym(k.name, k.value))
+            .map_err(at)
+    }
+}
+
+fn parse_number(word: &str) -> Option<u64> {
+    let clean = word.replace('_', "");
+    if let Some(hex) = clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
+        u64::from_str_radix(hex, 16).ok()
+    } else if let Some(oct) = clean.strip_prefix("0o") {
+        u64::from_str_radix(oct, 8).ok()
+    } else {
+        clean.parse().ok()
+    }
+}
+
+/// Resolves a constant name allowed in `families`, or says what is wrong and what was probably meant.
+pub fn resolve_symbol(word: &str, families: &[Family]) -> Result<&'static names::Constant, String> {
+    match names::constant(word) {
+        Some(k) if families.contains(&k.family) || k.family == Family::Misc => Ok(k),
+        Some(k) => Err(format!(
+            "`{word}` is a {}, but this argument takes {}",
+            k.family.describe(),
+            describe_families(families)
+        )),
+        None => {
+            let candidates = names::CONSTANTS
+                .iter()
+                .filter(|k| families.contains(&k.family))
+                .map(|k| k.name)
+                .chain(["PAGE"]);
+            let near = names::nearest(word, candidates);
+            Err(match near.first() {
+                Some(best) => format!("unknown name `{word}`; did you mean `{best}`?"),
+                None if families.is_empty() => {
+                    format!("unknown name `{word}`; this argument takes numbers, PAGE and $names")
+                }
+                None => format!(
+                    "unknown name `{word}`; this argument takes {}",
+                    describe_families(families)
+                ),
+            })
+        }
+    }
+}
+
+fn describe_families(families: &[Family]) -> String {
+    if families.is_empty() {
+        return "a number".into();
+    }
+    families
+        .iter()
+        .map(|f| f.describe())
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed;
+    impl Scope for Fixed {
+        fn page(&self) -> u64 {
+            4096
+        }
+        fn slot(&self, index: usize) -> Option<u64> {
+            (index == 0).then_some(0x7000_0000)
+        }
+    }
+
+    fn resolve(name: &str) -> Result<usize, String> {
+        match name {
+            "m" => Ok(0),
+            "gone" => Ok(1),
+            _ => Err(format!("`${name}` is not defined by an earlier step")),
+        }
+    }
+
+    fn eval(text: &str, families: &[Family]) -> Result<u64, String> {
+        let cx = Context {
+            families,
+            resolve: &resolve,
+        };
+        let e = parse(text, &cx).map_err(|e| format!("{}@{}", e.message, e.at))?;
+        e.eval(&Fixed).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn arithmetic_and_page() {
+        assert_eq!(eval("PAGE", &[]), Ok(4096));
+        assert_eq!(eval("3*PAGE", &[]), Ok(3 * 4096));
+        assert_eq!(eval("PAGE-1", &[]), Ok(4095));
+        assert_eq!(eval("2*PAGE+1", &[]), Ok(8193));
+        assert_eq!(eval("2*(PAGE+1)", &[]), Ok(8194));
+        assert_eq!(eval(" 0x10 | 0o7 ", &[]), Ok(0x17));
+        assert_eq!(eval("-1", &[]), Ok(u64::MAX));
+        assert_eq!(eval("~(PAGE-1)", &[]), Ok(!4095));
+        assert_eq!(eval("1<<40", &[]), Ok(1 << 40));
+        assert_eq!(eval("1_000", &[]), Ok(1000));
+    }
+
+    #[test]
+    fn refs_and_flags() {
+        assert_eq!(eval("$m+PAGE", &[]), Ok(0x7000_1000));
+        assert_eq!(eval("MAP_PRIVATE|MAP_ANONYMOUS", &[Family::Map]), Ok(0x22));
+        assert_eq!(
+            eval("MAP_SHARED|0x80000000", &[Family::Map]),
+            Ok(0x8000_0001)
+        );
+        assert_eq!(
+            eval("$gone", &[]),
+            Err("$gone is unavailable (its step failed or did not run)".into())
+        );
+        assert_eq!(eval("PAGE/0", &[]), Err("division by zero".into()));
+    }
+
+    #[test]
+    fn errors_point_at_the_word() {
+        assert_eq!(
+            eval("PROT_READ|PROT_RAED", &[Family::Prot]),
+            Err("unknown name `PROT_RAED`; did you mean `PROT_READ`?@10".into())
+        );
+        assert_eq!(
+            eval("MAP_SHARED", &[Family::Prot]),
+            Err("`MAP_SHARED` is a mmap flag (MAP_*), but this argument takes protection (PROT_*)@0".into())
+        );
+        assert_eq!(
+            eval("$x+1", &[]),
+            Err("`$x` is not defined by an earlier step@0".into())
+        );
+        assert_eq!(
+            eval("PAGE+", &[]),
+            Err("expected a value, found the end@5".into())
+        );
+        assert_eq!(eval("(PAGE", &[]), Err("expected `)`@5".into()));
+        assert_eq!(eval("PAGE PAGE", &[]), Err("unexpected `PAGE`@5".into()));
+        assert_eq!(eval("12ab", &[]), Err("`12ab` is not a number@0".into()));
+    }
+}

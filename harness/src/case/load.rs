@@ -1,0 +1,1222 @@
+//! Finds case files, parses and validates them, and compiles them into plans. Every problem in
+//! every file is collected, each with its file, line and field, before anything runs.
+
+use super::expr::{self, Context, Expr};
+use super::plan::*;
+use super::schema::{self, CaseFile, ExpectSpec, OneOrMany, StepSpec, Value};
+use super::vocab::{self, Call, Kind};
+use crate::names::{self, Family};
+use crate::version::Range;
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range as Span;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+use toml::Spanned;
+
+/// A problem in a case file, pointing at the line it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    /// Where in the case: `step 2 (mprotect) args.prot`.
+    pub field: String,
+    pub message: String,
+    /// The text of the line, for the snippet.
+    pub source_line: String,
+}
+
+/// Filesystems a case may ask to run on.
+pub const FILESYSTEMS: &[&str] = &["tmpfs", "ext4", "xfs", "btrfs"];
+
+/// Default seconds a case may run.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+
+/// Loads every `*.toml` under `root`, sorted by id. Returns the cases that compiled and the problems
+/// of the ones that did not; callers must refuse to run when the second list is not empty.
+pub fn load_dir(root: &Path) -> (Vec<Case>, Vec<Diagnostic>) {
+    let mut files = Vec::new();
+    let mut diags = Vec::new();
+    if let Err(e) = collect(root, &mut files) {
+        diags.push(file_diag(
+            root,
+            format!("cannot read the cases directory: {e}"),
+        ));
+    }
+    if files.is_empty() && diags.is_empty() {
+        diags.push(file_diag(root, "no case files (*.toml) here".into()));
+    }
+    files.sort();
+    let mut cases = Vec::new();
+    for file in files {
+        match load_file(root, &file) {
+            Ok(mut c) => cases.append(&mut c),
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    (cases, diags)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn file_diag(file: &Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: file.to_path_buf(),
+        line: 0,
+        col: 0,
+        field: String::new(),
+        message,
+        source_line: String::new(),
+    }
+}
+
+/// The case id of a file: its path below the root, without `.toml`, with `/` separators.
+pub fn case_id(root: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(root).unwrap_or(file).with_extension("");
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Loads one file; a case that runs on several filesystems gives one `Case` per filesystem.
+pub fn load_file(root: &Path, file: &Path) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    load_one(file, &case_id(root, file))
+}
+
+/// Loads one file under a known id (a worker reloading the case its runner named).
+pub fn load_one(file: &Path, id: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| vec![file_diag(file, format!("cannot read: {e}"))])?;
+    let id = id.to_string();
+    let mut cx = Loader {
+        file,
+        text: &text,
+        diags: Vec::new(),
+    };
+    if id.contains('@') || id.contains(char::is_whitespace) {
+        cx.diags.push(file_diag(
+            file,
+            format!("case id `{id}` may not contain `@` or spaces (the file name is the id)"),
+        ));
+    }
+    let parsed: CaseFile = match toml::from_str(&text) {
+        Ok(p) => p,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            cx.error(span, "", e.message().trim().to_string());
+            return Err(cx.diags);
+        }
+    };
+    let compiled = cx.case(&id, parsed);
+    if !cx.diags.is_empty() {
+        return Err(cx.diags);
+    }
+    let (base, fs) = compiled.expect("no diagnostics means the case compiled");
+    Ok(if fs.is_empty() {
+        vec![base]
+    } else {
+        fs.into_iter()
+            .map(|f| Case {
+                id: format!("{}@{f}", base.id),
+                fs: Some(f),
+                ..base.clone()
+            })
+            .collect()
+    })
+}
+
+struct Loader<'a> {
+    file: &'a Path,
+    text: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+/// Names visible at a point of the plan, and bookkeeping shared by all lists.
+struct Names {
+    visible: Vec<(String, usize)>,
+    all: HashSet<String>,
+    forks: HashSet<usize>,
+}
+
+impl<'a> Loader<'a> {
+    fn error(&mut self, span: Span<usize>, field: &str, message: String) {
+        let offset = span.start.min(self.text.len());
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = self.text[line_start..offset].chars().count() + 1;
+        let source_line = self.text[line_start..]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        self.diags.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            col,
+            field: field.to_string(),
+            message,
+            source_line,
+        });
+    }
+
+    fn line_of(&self, span: &Span<usize>) -> usize {
+        self.text[..span.start.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+
+    fn case(&mut self, id: &str, f: CaseFile) -> Option<(Case, Vec<String>)> {
+        for (name, list) in [("symbols", &f.symbols), ("refs", &f.refs)] {
+            if list.get_ref().is_empty() {
+                self.error(
+                    list.span(),
+                    name,
+                    format!("`{name}` may not be empty: name what this case verifies"),
+                );
+            }
+        }
+        if f.summary.get_ref().trim().is_empty() {
+            self.error(
+                f.summary.span(),
+                "summary",
+                "`summary` may not be empty".into(),
+            );
+        }
+        let (requires, fs) = match &f.requires {
+            Some(r) => self.requires(r),
+            None => (Requirements::default(), Vec::new()),
+        };
+        let timeout = f.timeout.as_ref().map_or(DEFAULT_TIMEOUT, |t| *t.get_ref());
+        if timeout == 0 {
+            let span = f.timeout.as_ref().map(|t| t.span()).unwrap_or(0..0);
+            self.error(
+                span,
+                "timeout",
+                "`timeout` is in seconds and must be at least 1".into(),
+            );
+        }
+        let mut plan = Plan {
+            steps: Vec::new(),
+            lists: vec![Vec::new()],
+            slots: Vec::new(),
+        };
+        let mut names = Names {
+            visible: Vec::new(),
+            all: HashSet::new(),
+            forks: HashSet::new(),
+        };
+        if f.steps.get_ref().is_empty() {
+            self.error(
+                f.steps.span(),
+                "step",
+                "a case needs at least one `[[step]]`".into(),
+            );
+        }
+        self.list(f.steps.get_ref(), 0, "", &mut plan, &mut names);
+        let case = Case {
+            id: id.to_string(),
+            path: self.file.to_path_buf(),
+            file_id: id.to_string(),
+            summary: f.summary.into_inner(),
+            symbols: f
+                .symbols
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            refs: f
+                .refs
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            note: f.note,
+            requires,
+            fs: None,
+            timeout: Duration::from_secs(timeout),
+            plan,
+        };
+        Some((case, fs))
+    }
+
+    fn requires(&mut self, r: &Spanned<schema::Requires>) -> (Requirements, Vec<String>) {
+        let r = r.get_ref();
+        let mut out = Requirements {
+            root: r.root.unwrap_or(false),
+            ..Default::default()
+        };
+        for (field, list, target) in [
+            ("requires.caps", &r.caps, &mut out.caps),
+            (
+                "requires.caps-dropped",
+                &r.caps_dropped,
+                &mut out.caps_dropped,
+            ),
+        ] {
+            for name in list {
+                match caps::Capability::from_str(name.get_ref()) {
+                    Ok(cap) => target.push(cap),
+                    Err(_) => {
+                        let all: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+                        let near = names::nearest(name.get_ref(), all.iter().map(String::as_str));
+                        let hint = near
+                            .first()
+                            .map(|n| format!("; did you mean `{n}`?"))
+                            .unwrap_or_default();
+                        self.error(
+                            name.span(),
+                            field,
+                            format!("unknown capability `{}`{hint}", name.get_ref()),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(k) = &r.kernel {
+            match Range::parse(k.get_ref()) {
+                Ok(range) => out.kernel = Some(range),
+                Err(e) => self.error(k.span(), "requires.kernel", e),
+            }
+        }
+        let mut fs = Vec::new();
+        for f in &r.fs {
+            if FILESYSTEMS.contains(&f.get_ref().as_str()) {
+                fs.push(f.get_ref().clone());
+            } else {
+                self.error(
+                    f.span(),
+                    "requires.fs",
+                    format!(
+                        "unknown filesystem `{}`; mmcheck runs cases on {}",
+                        f.get_ref(),
+                        FILESYSTEMS.join(", ")
+                    ),
+                );
+            }
+        }
+        for (name, value) in &r.rlimits {
+            let field = format!("requires.rlimits.{}", name.get_ref());
+            let resource = match expr::resolve_symbol(name.get_ref(), &[Family::Rlimit]) {
+                Ok(k) => k.value as u32,
+                Err(e) => {
+                    self.error(name.span(), &field, e);
+                    continue;
+                }
+            };
+            if let Some(e) = self.value_expr(value, &[], &field, &no_refs) {
+                match e.eval(&ConstScope) {
+                    Ok(v) => out.rlimits.push((resource, v, v)),
+                    Err(err) => self.error(value.span(), &field, err.to_string()),
+                }
+            }
+        }
+        (out, fs)
+    }
+
+    fn list(
+        &mut self,
+        steps: &[StepSpec],
+        list: usize,
+        prefix: &str,
+        plan: &mut Plan,
+        names: &mut Names,
+    ) {
+        let mut pending_forks: Vec<(usize, String)> = Vec::new();
+        for (pos, spec) in steps.iter().enumerate() {
+            let label = format!("{prefix}step {}", pos + 1);
+            let index = plan.steps.len();
+            plan.lists[list].push(index);
+            let call_span = spec.call.span();
+            let call_name = spec.call.get_ref().as_str();
+            let Some(call) = vocab::lookup(call_name) else {
+                let near = names::nearest(call_name, vocab::CALLS.iter().map(|c| c.name));
+                let hint = near
+                    .first()
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                self.error(
+                    call_span,
+                    &format!("{label} call"),
+                    format!("unknown call `{call_name}`{hint}"),
+                );
+                // Keep the step's name visible so that one typo gives one error, not a cascade.
+                if let Some(id) = &spec.id {
+                    names.visible.push((id.get_ref().clone(), usize::MAX));
+                }
+                continue;
+            };
+            let field = format!("{label} ({})", call.name);
+            let args = self.args(spec, call, &field, names);
+            let expect = self.expectations(spec, call, &field, names);
+            let step = Step {
+                index,
+                list,
+                pos,
+                label: label.clone(),
+                line: self.line_of(&call_span),
+                call: call.call,
+                spec: call,
+                slot: None,
+                args,
+                expect,
+                child_list: None,
+            };
+            plan.steps.push(step);
+
+            // Fork children see what was defined before the fork; their own names stay inside.
+            if call.call == Call::Fork {
+                if spec.child.is_empty() {
+                    self.error(
+                        call_span.clone(),
+                        &field,
+                        "a `fork` needs `[[step.child]]` steps for the child to run".into(),
+                    );
+                }
+                let child_list = plan.lists.len();
+                plan.lists.push(Vec::new());
+                plan.steps[index].child_list = Some(child_list);
+                let saved = names.visible.clone();
+                self.list(
+                    &spec.child,
+                    child_list,
+                    &format!("{label} > child "),
+                    plan,
+                    names,
+                );
+                names.visible = saved;
+            } else if !spec.child.is_empty() {
+                self.error(
+                    call_span.clone(),
+                    &field,
+                    format!("only `fork` has child steps, not `{}`", call.name),
+                );
+            }
+            if call.call == Call::Exec && !pending_forks.is_empty() {
+                self.error(
+                    call_span.clone(),
+                    &field,
+                    format!(
+                        "`exec` while the fork at {} has not been waited for",
+                        pending_forks[0].1
+                    ),
+                );
+            }
+            if call.call == Call::Wait {
+                let mut refs = Vec::new();
+                if let Some(pid) = plan.steps[index].num("pid") {
+                    pid.refs(&mut refs);
+                }
+                let before = pending_forks.len();
+                pending_forks.retain(|(slot, _)| !refs.contains(slot));
+                if before == pending_forks.len() && !refs.contains(&usize::MAX) {
+                    self.error(
+                        call_span.clone(),
+                        &field,
+                        "`wait` needs `pid` naming a `fork` step of this list that is not yet waited for"
+                            .into(),
+                    );
+                }
+            }
+
+            if let Some(id) = &spec.id {
+                let name = id.get_ref();
+                if !is_identifier(name) {
+                    self.error(
+                        id.span(),
+                        &format!("{field} id"),
+                        format!(
+                            "id `{name}` must be letters, digits and `_`, starting with a letter"
+                        ),
+                    );
+                } else if !names.all.insert(name.clone()) {
+                    self.error(
+                        id.span(),
+                        &format!("{field} id"),
+                        format!("duplicate id `{name}`: every step id in a case must be different"),
+                    );
+                } else {
+                    let slot = plan.slots.len();
+                    plan.slots.push(name.clone());
+                    plan.steps[index].slot = Some(slot);
+                    names.visible.push((name.clone(), slot));
+                    if call.call == Call::Fork {
+                        names.forks.insert(slot);
+                        pending_forks.push((slot, label.clone()));
+                    }
+                }
+            } else if call.call == Call::Fork {
+                self.error(
+                    call_span,
+                    &field,
+                    "a `fork` needs an `id`, so that a `wait` can name it".into(),
+                );
+            }
+        }
+        for (_, label) in pending_forks {
+            let span = steps.first().map(|s| s.call.span()).unwrap_or(0..0);
+            self.error(
+                span,
+                &label,
+                format!("the fork at {label} has no `wait` later in the same list"),
+            );
+        }
+    }
+
+    fn args(
+        &mut self,
+        spec: &StepSpec,
+        call: &'static vocab::CallSpec,
+        field: &str,
+        names: &Names,
+    ) -> Vec<(&'static str, ArgValue)> {
+        let empty = BTreeMap::new();
+        let given = spec.args.as_ref().map_or(&empty, |a| a.get_ref());
+        let resolve = |name: &str| resolve_name(names, name);
+        for (key, value) in given {
+            if !call.args.iter().any(|a| a.name == key.get_ref()) {
+                let near = names::nearest(key.get_ref(), call.args.iter().map(|a| a.name));
+                let takes = if call.args.is_empty() {
+                    "no arguments".to_string()
+                } else {
+                    call.args
+                        .iter()
+                        .map(|a| a.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let hint = near
+                    .first()
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                self.error(
+                    value.span(),
+                    &format!("{field} args.{}", key.get_ref()),
+                    format!(
+                        "`{}` takes no argument `{}`; {hint}it takes {takes}",
+                        call.name,
+                        key.get_ref()
+                    ),
+                );
+            }
+        }
+        for group in call.one_of {
+            let n = group.iter().filter(|g| given.contains_key(**g)).count();
+            if n != 1 {
+                self.error(
+                    spec.call.span(),
+                    &format!("{field} args"),
+                    format!("`{}` needs exactly one of {}", call.name, group.join(", ")),
+                );
+            }
+        }
+        let mut out = Vec::new();
+        for arg in call.args {
+            let arg_field = format!("{field} args.{}", arg.name);
+            let families: &[Family] = match arg.kind {
+                Kind::Num(f) => f,
+                Kind::Text => &[],
+            };
+            match (given.get(arg.name), arg.default) {
+                (Some(v), _) => match arg.kind {
+                    Kind::Num(_) => {
+                        if let Some(e) = self.value_expr(v, families, &arg_field, &resolve) {
+                            out.push((arg.name, ArgValue::Num(e)));
+                        }
+                    }
+                    Kind::Text => match v.get_ref() {
+                        Value::Str(s) => {
+                            if let Err(e) = check_text(call.call, arg.name, s) {
+                                self.error(v.span(), &arg_field, e);
+                            }
+                            out.push((arg.name, ArgValue::Text(s.clone())));
+                        }
+                        _ => {
+                            self.error(v.span(), &arg_field, format!("`{}` is a string", arg.name))
+                        }
+                    },
+                },
+                (None, None) => self.error(
+                    spec.call.span(),
+                    &arg_field,
+                    format!("`{}` needs the argument `{}`", call.name, arg.name),
+                ),
+                (None, Some("")) => {}
+                (None, Some(default)) => out.push((
+                    arg.name,
+                    match arg.kind {
+                        Kind::Num(_) => ArgValue::Num(
+                            expr::parse(
+                                default,
+                                &Context {
+                                    families,
+                                    resolve: &no_refs,
+                                },
+                            )
+                            .expect("vocabulary defaults parse"),
+                        ),
+                        Kind::Text => ArgValue::Text(default.to_string()),
+                    },
+                )),
+            }
+        }
+        out
+    }
+
+    /// Parses a scalar as an expression; strings and integers are both accepted.
+    fn value_expr(
+        &mut self,
+        v: &Spanned<Value>,
+        families: &[Family],
+        field: &str,
+        resolve: &dyn Fn(&str) -> Result<usize, String>,
+    ) -> Option<Expr> {
+        match v.get_ref() {
+            Value::Int(i) => Some(Expr::Num(*i as u64)),
+            Value::Bool(_) => {
+                self.error(
+                    v.span(),
+                    field,
+                    "expected a number or an expression, not a boolean".into(),
+                );
+                None
+            }
+            Value::Str(s) => self.expr_at(s, v.span(), families, field, resolve),
+        }
+    }
+
+    fn expr_at(
+        &mut self,
+        s: &str,
+        span: Span<usize>,
+        families: &[Family],
+        field: &str,
+        resolve: &dyn Fn(&str) -> Result<usize, String>,
+    ) -> Option<Expr> {
+        match expr::parse(s, &Context { families, resolve }) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                // Inside a quoted string: skip the quote, then point at the offending word.
+                let at = span.start + 1 + e.at;
+                self.error(at..at, field, e.message);
+                None
+            }
+        }
+    }
+
+    fn expectations(
+        &mut self,
+        spec: &StepSpec,
+        call: &'static vocab::CallSpec,
+        field: &str,
+        names: &Names,
+    ) -> Vec<Expectation> {
+        let mut out = Vec::new();
+        for e in &spec.expect_if {
+            let f = format!("{field} expect-if");
+            match &e.get_ref().kernel {
+                Some(_) => out.extend(self.expectation(e, call, &f, names)),
+                None => self.error(
+                    e.span(),
+                    &f,
+                    "every `expect-if` needs `kernel`, the range it applies to".into(),
+                ),
+            }
+        }
+        match &spec.expect {
+            Some(e) => {
+                if let Some(k) = &e.get_ref().kernel {
+                    self.error(
+                        k.span(),
+                        &format!("{field} expect.kernel"),
+                        "`kernel` belongs in `[[step.expect-if]]`; `expect` is the contract for every other kernel"
+                            .into(),
+                    );
+                }
+                out.extend(self.expectation(e, call, &format!("{field} expect"), names));
+            }
+            None => out.push(Expectation {
+                kernel: None,
+                outcome: if call.call == Call::Wait {
+                    Outcome::Exit(0)
+                } else {
+                    Outcome::Success(None)
+                },
+                checks: Vec::new(),
+                text: if call.call == Call::Wait {
+                    "exit 0"
+                } else {
+                    "ok"
+                }
+                .into(),
+            }),
+        }
+        out
+    }
+
+    fn expectation(
+        &mut self,
+        spanned: &Spanned<ExpectSpec>,
+        call: &'static vocab::CallSpec,
+        field: &str,
+        names: &Names,
+    ) -> Option<Expectation> {
+        let e = spanned.get_ref();
+        let resolve = |name: &str| resolve_name(names, name);
+        let before = self.diags.len();
+        let kernel = e
+            .kernel
+            .as_ref()
+            .and_then(|k| match Range::parse(k.get_ref()) {
+                Ok(r) => Some(r),
+                Err(msg) => {
+                    self.error(k.span(), &format!("{field}.kernel"), msg);
+                    None
+                }
+            });
+
+        let is_wait = call.call == Call::Wait;
+        let outcomes = [
+            e.ok.is_some() || e.ret.is_some(),
+            e.errno.is_some(),
+            e.signal.is_some(),
+            e.exit.is_some(),
+        ];
+        if outcomes.iter().filter(|b| **b).count() > 1 {
+            self.error(
+                spanned.span(),
+                field,
+                "give one outcome: `ok`/`ret`, `errno`, `signal` or `exit`".into(),
+            );
+        }
+        if let (Some(exit), false) = (&e.exit, is_wait) {
+            self.error(
+                exit.span(),
+                &format!("{field}.exit"),
+                "`exit` is the outcome of a `wait`".into(),
+            );
+        }
+        if let Some(why) = &e.why {
+            if !matches!(
+                e.errno.as_ref().map(|x| x.get_ref()),
+                Some(OneOrMany::Many(_))
+            ) {
+                self.error(
+                    why.span(),
+                    &format!("{field}.why"),
+                    "`why` explains an `errno` list; a single errno needs none".into(),
+                );
+            }
+        }
+        if let Some(ok) = &e.ok {
+            if !ok.get_ref() {
+                self.error(
+                    ok.span(),
+                    &format!("{field}.ok"),
+                    "`ok = false` says too little: name the failure with `errno = \"...\"`".into(),
+                );
+            }
+        }
+        if is_wait && (e.si_code.is_some() || e.addr.is_some()) {
+            self.error(
+                spanned.span(),
+                field,
+                "a `wait` checks how the child ended: `exit` or `signal`, without si-code or addr"
+                    .into(),
+            );
+        }
+        if e.signal.is_none() && (e.si_code.is_some() || e.addr.is_some()) {
+            self.error(
+                spanned.span(),
+                field,
+                "`si-code` and `addr` describe a `signal`; add `signal = \"SIGSEGV\"` (or SIGBUS)"
+                    .into(),
+            );
+        }
+
+        let signal = e
+            .signal
+            .as_ref()
+            .and_then(|s| match names::signal_value(s.get_ref()) {
+                Some(v) => Some(v),
+                None => {
+                    let near = names::nearest(s.get_ref(), names::SIGNALS.iter().map(|(n, _)| *n));
+                    self.error(
+                        s.span(),
+                        &format!("{field}.signal"),
+                        unknown("signal", s.get_ref(), &near),
+                    );
+                    None
+                }
+            });
+        let outcome = if let Some(errno) = &e.errno {
+            let list: Vec<&String> = match errno.get_ref() {
+                OneOrMany::One(s) => vec![s],
+                OneOrMany::Many(v) => v.iter().collect(),
+            };
+            if list.len() > 1 && e.why.is_none() {
+                self.error(
+                    errno.span(),
+                    &format!("{field}.errno"),
+                    "several errnos need `why`: say which cause gives which".into(),
+                );
+            }
+            let mut values = Vec::new();
+            for name in list {
+                match names::errno_value(name) {
+                    Some(v) => values.push(v),
+                    None => {
+                        let near = names::nearest(name, names::ERRNOS.iter().map(|(n, _)| *n));
+                        self.error(
+                            errno.span(),
+                            &format!("{field}.errno"),
+                            unknown("errno", name, &near),
+                        );
+                    }
+                }
+            }
+            Outcome::Errno(values)
+        } else if let Some(signo) = signal {
+            if is_wait {
+                Outcome::Killed(signo)
+            } else {
+                let code =
+                    e.si_code
+                        .as_ref()
+                        .and_then(|c| match names::si_code_value(c.get_ref()) {
+                            Some((sig, v)) if sig.is_none_or(|s| s == signo) => Some(v),
+                            Some(_) => {
+                                self.error(
+                                    c.span(),
+                                    &format!("{field}.si-code"),
+                                    format!(
+                                        "`{}` is not a code of {}",
+                                        c.get_ref(),
+                                        names::signal_name(signo)
+                                    ),
+                                );
+                                None
+                            }
+                            None => {
+                                let near = names::nearest(
+                                    c.get_ref(),
+                                    names::SI_CODES.iter().map(|(n, _, _)| *n),
+                                );
+                                self.error(
+                                    c.span(),
+                                    &format!("{field}.si-code"),
+                                    unknown("si_code", c.get_ref(), &near),
+                                );
+                                None
+                            }
+                        });
+                let addr = e
+                    .addr
+                    .as_ref()
+                    .and_then(|a| self.value_expr(a, &[], &format!("{field}.addr"), &resolve));
+                Outcome::Signal { signo, code, addr }
+            }
+        } else if let Some(exit) = &e.exit {
+            Outcome::Exit(*exit.get_ref() as i32)
+        } else if let Some(ret) = &e.ret {
+            Outcome::Success(self.value_expr(ret, &[], &format!("{field}.ret"), &resolve))
+        } else if is_wait {
+            Outcome::Exit(0)
+        } else {
+            Outcome::Success(None)
+        };
+
+        let mut checks = Vec::new();
+        let allow = |this: &mut Self, name: &str, span: Span<usize>| -> bool {
+            if call.checks.contains(&name) {
+                true
+            } else {
+                let what = if call.checks.is_empty() {
+                    "only its outcome".to_string()
+                } else {
+                    call.checks.join(", ")
+                };
+                this.error(
+                    span,
+                    &format!("{field}.{name}"),
+                    format!(
+                        "`{}` does not observe `{name}`; its expect may check {what}",
+                        call.name
+                    ),
+                );
+                false
+            }
+        };
+        if let Some(t) = &e.text {
+            if allow(self, "text", t.span()) {
+                checks.push(Check::Bytes(t.get_ref().as_bytes().to_vec()));
+            }
+        }
+        if let Some(h) = &e.hex {
+            if allow(self, "hex", h.span()) {
+                match parse_hex(h.get_ref()) {
+                    Ok(bytes) => checks.push(Check::Bytes(bytes)),
+                    Err(msg) => self.error(h.span(), &format!("{field}.hex"), msg),
+                }
+            }
+        }
+        if let Some(b) = &e.byte {
+            if allow(self, "byte", b.span()) {
+                if let Some(x) = self.value_expr(b, &[], &format!("{field}.byte"), &resolve) {
+                    checks.push(Check::EveryByte(x));
+                }
+            }
+        }
+        type MakeCheck = fn(Compare) -> Check;
+        let compares: [(&str, &Option<Spanned<Value>>, MakeCheck); 4] = [
+            ("size", &e.size, Check::Size),
+            ("blocks", &e.blocks, Check::Blocks),
+            ("minflt", &e.minflt, Check::Minflt),
+            ("majflt", &e.majflt, Check::Majflt),
+        ];
+        for (name, value, make) in compares {
+            if let Some(v) = value {
+                if allow(self, name, v.span()) {
+                    if let Some(c) = self.compare(v, &format!("{field}.{name}"), &resolve) {
+                        checks.push(make(c));
+                    }
+                }
+            }
+        }
+        if let Some(r) = &e.resident {
+            if allow(self, "resident", r.span()) {
+                let bits: Option<Vec<bool>> = r
+                    .get_ref()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .map(|c| match c {
+                        '1' => Some(true),
+                        '0' => Some(false),
+                        _ => None,
+                    })
+                    .collect();
+                match bits {
+                    Some(b) => checks.push(Check::Resident(b)),
+                    None => self.error(
+                        r.span(),
+                        &format!("{field}.resident"),
+                        "`resident` is one `1` or `0` per page, like \"1101\"".into(),
+                    ),
+                }
+            }
+        }
+        if let Some(q) = &e.equal {
+            if allow(self, "equal", q.span()) {
+                checks.push(Check::Equal(*q.get_ref()));
+            }
+        }
+        if let Some(maps) = &e.maps {
+            if allow(self, "maps", maps.span()) {
+                let mut lines = Vec::new();
+                for (i, m) in maps.get_ref().iter().enumerate() {
+                    let f = format!("{field}.maps[{i}]");
+                    let m = m.get_ref();
+                    let perms = m.perms.get_ref();
+                    let valid = perms.len() == 4
+                        && perms
+                            .chars()
+                            .zip(["r-", "w-", "x-", "ps"])
+                            .all(|(c, ok)| ok.contains(c));
+                    if !valid {
+                        self.error(
+                            m.perms.span(),
+                            &format!("{f}.perms"),
+                            format!("`{perms}` is not a maps permission field like \"rw-p\" or \"r--s\""),
+                        );
+                    }
+                    let start = self.value_expr(&m.start, &[], &format!("{f}.start"), &resolve);
+                    let end = self.value_expr(&m.end, &[], &format!("{f}.end"), &resolve);
+                    let offset = m
+                        .offset
+                        .as_ref()
+                        .and_then(|o| self.value_expr(o, &[], &format!("{f}.offset"), &resolve));
+                    if let (Some(start), Some(end)) = (start, end) {
+                        lines.push(MapsLine {
+                            start,
+                            end,
+                            perms: perms.clone(),
+                            offset,
+                        });
+                    }
+                }
+                checks.push(Check::Maps(lines));
+            }
+        }
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Expectation {
+            kernel,
+            outcome,
+            checks,
+            text: contract_text(&self.text[spanned.span()]),
+        })
+    }
+
+    fn compare(
+        &mut self,
+        v: &Spanned<Value>,
+        field: &str,
+        resolve: &dyn Fn(&str) -> Result<usize, String>,
+    ) -> Option<Compare> {
+        let (op, rest, skip) = match v.get_ref() {
+            Value::Str(s) => {
+                let t = s.trim_start();
+                let lead = s.len() - t.len();
+                let (op, len) = [
+                    (">=", CmpOp::Ge),
+                    ("<=", CmpOp::Le),
+                    ("!=", CmpOp::Ne),
+                    (">", CmpOp::Gt),
+                    ("<", CmpOp::Lt),
+                    ("=", CmpOp::Eq),
+                ]
+                .iter()
+                .find(|(p, _)| t.starts_with(p))
+                .map_or((CmpOp::Eq, 0), |(p, op)| (*op, p.len()));
+                (op, s[lead + len..].to_string(), lead + len)
+            }
+            Value::Int(i) => (CmpOp::Eq, i.to_string(), usize::MAX),
+            Value::Bool(_) => {
+                self.error(
+                    v.span(),
+                    field,
+                    "expected a number or a comparison like \">0\"".into(),
+                );
+                return None;
+            }
+        };
+        let text = match v.get_ref() {
+            Value::Str(s) => s.clone(),
+            Value::Int(i) => i.to_string(),
+            Value::Bool(_) => unreachable!(),
+        };
+        let rhs = if skip == usize::MAX {
+            Some(Expr::Num(text.parse::<i64>().unwrap_or(0) as u64))
+        } else {
+            let span = v.span();
+            let shifted = span.start + skip..span.end;
+            self.expr_at(&rest, shifted, &[], field, resolve)
+        }?;
+        Some(Compare { op, rhs, text })
+    }
+}
+
+struct ConstScope;
+
+impl expr::Scope for ConstScope {
+    fn page(&self) -> u64 {
+        crate::sys::page_size()
+    }
+    fn slot(&self, _: usize) -> Option<u64> {
+        None
+    }
+}
+
+fn no_refs(name: &str) -> Result<usize, String> {
+    Err(format!("`${name}`: no step results can be used here"))
+}
+
+fn resolve_name(names: &Names, name: &str) -> Result<usize, String> {
+    if let Some((_, slot)) = names.visible.iter().rev().find(|(n, _)| n == name) {
+        return Ok(*slot);
+    }
+    let near = names::nearest(name, names.visible.iter().map(|(n, _)| n.as_str()));
+    let hint = near
+        .first()
+        .map(|n| format!("; did you mean `${n}`?"))
+        .unwrap_or_default();
+    if names.all.contains(name) {
+        Err(format!(
+            "`${name}` is defined in another list (a fork's child or its parent) and is not visible here"
+        ))
+    } else {
+        Err(format!("`${name}` is not defined by an earlier step{hint}"))
+    }
+}
+
+fn unknown(what: &str, name: &str, near: &[&str]) -> String {
+    match near.first() {
+        Some(n) => format!("unknown {what} `{name}`; did you mean `{n}`?"),
+        None => format!("unknown {what} `{name}`"),
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+    let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err("`hex` needs two digits per byte, like \"41 42 00\"".into());
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| format!("`{}` is not a hex byte", &digits[i..i + 2]))
+        })
+        .collect()
+}
+
+/// Arguments that are strings with a fixed set of values.
+fn check_text(call: Call, arg: &str, value: &str) -> Result<(), String> {
+    match (call, arg) {
+        (Call::File, "pattern") if value != "page-number" => Err(format!(
+            "unknown pattern `{value}`; the pattern is \"page-number\""
+        )),
+        (Call::Pipe, "end") if value != "read" && value != "write" => {
+            Err(format!("`end` is \"read\" or \"write\", not `{value}`"))
+        }
+        (Call::File, "name") | (Call::Open, "path") if value.is_empty() => {
+            Err("may not be empty".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `{ errno = "EINVAL" }` as `errno = "EINVAL"`, for messages.
+fn contract_text(source: &str) -> String {
+    let s = source.trim();
+    let s = s
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(s);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mmap").join("t.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        load_file(dir.path(), &file)
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        load(text)
+            .expect_err("the case should not load")
+            .into_iter()
+            .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
+            .collect()
+    }
+
+    const HEAD: &str = "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n";
+
+    #[test]
+    fn a_good_case_compiles() {
+        let cases = load(&format!(
+            "{HEAD}[[step]]\nid = \"m\"\ncall = \"mmap\"\nargs = {{ len = \"2*PAGE\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }}\n\
+             [[step]]\ncall = \"mprotect\"\nargs = {{ addr = \"$m+1\", len = \"PAGE\", prot = \"PROT_NONE\" }}\nexpect = {{ errno = \"EINVAL\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(cases.len(), 1);
+        let c = &cases[0];
+        assert_eq!(c.id, "mmap/t");
+        assert_eq!(c.plan.steps.len(), 2);
+        assert_eq!(c.plan.steps[1].line, 9);
+        assert!(matches!(c.plan.steps[1].expect[0].outcome, Outcome::Errno(ref v) if v == &[22]));
+        assert_eq!(c.plan.steps[1].expect[0].text, "errno = \"EINVAL\"");
+    }
+
+    #[test]
+    fn filesystems_make_variants() {
+        let cases = load(&format!(
+            "{HEAD}requires = {{ fs = [\"tmpfs\", \"ext4\"] }}\n[[step]]\ncall = \"dir\"\n"
+        ))
+        .unwrap();
+        let ids: Vec<_> = cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["mmap/t@tmpfs", "mmap/t@ext4"]);
+    }
+
+    #[test]
+    fn unknown_flag_suggests() {
+        assert_eq!(
+            errors(&format!(
+                "{HEAD}[[step]]\ncall = \"mmap\"\nargs = {{ len = 1, prot = \"PROT_RAED\", flags = \"MAP_PRIVATE\" }}\n"
+            )),
+            ["6:27 step 1 (mmap) args.prot: unknown name `PROT_RAED`; did you mean `PROT_READ`?"]
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"mmapp\"\n[[step]]\ncall = \"munmap\"\nargs = {{ addr = \"$nope\", length = 1 }}\nexpect = {{ errno = \"EINVAL2\" }}\n"
+        ));
+        assert_eq!(errs.len(), 5, "{errs:#?}");
+        assert!(errs[0].contains("unknown call `mmapp`; did you mean `mmap`?"));
+        assert!(errs
+            .iter()
+            .any(|e| e.contains("takes no argument `length`; did you mean `len`?")));
+        assert!(errs.iter().any(|e| e.contains("`$nope` is not defined")));
+        assert!(errs
+            .iter()
+            .any(|e| e.contains("unknown errno `EINVAL2`; did you mean `EINVAL`?")));
+    }
+
+    #[test]
+    fn duplicate_ids_and_missing_waits() {
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\nid = \"a\"\ncall = \"dir\"\n[[step]]\nid = \"a\"\ncall = \"dir\"\n\
+             [[step]]\nid = \"p\"\ncall = \"fork\"\n[[step.child]]\ncall = \"dir\"\n"
+        ));
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("8:6 step 2 (dir) id: duplicate id `a`")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("has no `wait`")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn toml_errors_keep_their_place() {
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"dir\"\nexpct = {{ ok = true }}\n"
+        ));
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].starts_with("6:1 : unknown field `expct`"),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn checks_must_fit_the_call() {
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"dir\"\nexpect = {{ text = \"x\" }}\n"
+        ));
+        assert!(
+            errs[0].contains("`dir` does not observe `text`"),
+            "{errs:#?}"
+        );
+    }
+}

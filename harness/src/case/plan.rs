@@ -1,0 +1,181 @@
+//! A case after loading: names resolved, expressions parsed, steps numbered. The child runs a
+//! `Plan`; the parent checks records against its expectations.
+
+use super::expr::Expr;
+use super::vocab::{Call, CallSpec};
+use crate::version::Range;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A loaded case. One file can give several (one per filesystem it runs on).
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `mprotect/unaligned-addr`, or `mmap/hole-read@ext4` for a filesystem variant.
+    pub id: String,
+    /// The case file, and the id of the file (without the filesystem suffix).
+    pub path: PathBuf,
+    pub file_id: String,
+    pub summary: String,
+    pub symbols: Vec<String>,
+    pub refs: Vec<String>,
+    pub note: Option<String>,
+    pub requires: Requirements,
+    /// The filesystem this variant runs on, if the case depends on one.
+    pub fs: Option<String>,
+    pub timeout: Duration,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Requirements {
+    pub root: bool,
+    pub caps: Vec<caps::Capability>,
+    pub caps_dropped: Vec<caps::Capability>,
+    pub kernel: Option<Range>,
+    /// (resource, soft, hard), set by the child before its first step.
+    pub rlimits: Vec<(u32, u64, u64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Step lists: 0 is the top level; each `fork` owns one more.
+    pub lists: Vec<Vec<usize>>,
+    /// Names of the `$` slots, by slot number.
+    pub slots: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Position in `Plan::steps`, which is the order of the file.
+    pub index: usize,
+    /// The list this step belongs to, and its place in it.
+    pub list: usize,
+    pub pos: usize,
+    /// `step 3`, or `step 3 > child step 1`.
+    pub label: String,
+    /// Line of `call = ...` in the case file.
+    pub line: usize,
+    pub call: Call,
+    pub spec: &'static CallSpec,
+    pub slot: Option<usize>,
+    pub args: Vec<(&'static str, ArgValue)>,
+    /// The contract: versioned ones first, the default last.
+    pub expect: Vec<Expectation>,
+    /// For `fork`: the list its child runs.
+    pub child_list: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ArgValue {
+    Num(Expr),
+    Text(String),
+}
+
+impl Step {
+    pub fn num(&self, name: &str) -> Option<&Expr> {
+        self.args.iter().find_map(|(n, v)| match v {
+            ArgValue::Num(e) if *n == name => Some(e),
+            _ => None,
+        })
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.args.iter().find_map(|(n, v)| match v {
+            ArgValue::Text(t) if *n == name => Some(t.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The contract that applies on this kernel.
+    pub fn contract(&self, kernel: Option<(u32, u32, u32)>) -> &Expectation {
+        self.expect
+            .iter()
+            .find(|e| match (&e.kernel, kernel) {
+                (None, _) => true,
+                (Some(range), Some(v)) => range.contains(v),
+                (Some(_), None) => false,
+            })
+            .expect("the default contract comes last")
+    }
+}
+
+/// One contract for a step.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub kernel: Option<Range>,
+    pub outcome: Outcome,
+    pub checks: Vec<Check>,
+    /// Source text of the contract, for messages: `errno = EINVAL`.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The call succeeds; with a value, it returns exactly that.
+    Success(Option<Expr>),
+    /// The call fails with one of these errnos.
+    Errno(Vec<i32>),
+    /// The access is stopped by this signal (and si_code, and fault address when given).
+    Signal {
+        signo: i32,
+        code: Option<i32>,
+        addr: Option<Expr>,
+    },
+    /// `wait`: the child exited with this status.
+    Exit(i32),
+    /// `wait`: the child was killed by this signal.
+    Killed(i32),
+}
+
+#[derive(Debug, Clone)]
+pub enum Check {
+    Bytes(Vec<u8>),
+    EveryByte(Expr),
+    Maps(Vec<MapsLine>),
+    Size(Compare),
+    Blocks(Compare),
+    Minflt(Compare),
+    Majflt(Compare),
+    Resident(Vec<bool>),
+    Equal(bool),
+}
+
+#[derive(Debug, Clone)]
+pub struct MapsLine {
+    pub start: Expr,
+    pub end: Expr,
+    pub perms: String,
+    pub offset: Option<Expr>,
+}
+
+/// `"0"`, `">0"`, `">=16"`, `"<4"`, `"!=0"`.
+#[derive(Debug, Clone)]
+pub struct Compare {
+    pub op: CmpOp,
+    pub rhs: Expr,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+}

@@ -1,0 +1,644 @@
+//! Runs one compiled plan inside the forked child and streams one record per step to the parent.
+//! The child judges nothing: it calls, observes, reports, and ends with `_exit`. A step whose
+//! arguments name a failed step is reported as not run, so one failure does not cascade.
+
+use crate::case::expr::{EvalError, Scope};
+use crate::case::plan::{ArgValue, Case, Step};
+use crate::case::vocab::Call;
+use crate::sys::{self, nr, probe, Forked};
+use crate::wire::{Data, MapsEntry, Obs, Record};
+use std::path::{Path, PathBuf};
+
+/// Largest buffer a `load`, `read`, `compare` or `mincore` step may ask for.
+const MAX_BUFFER: u64 = 64 << 20;
+
+/// What the child needs besides the case.
+pub struct Setup {
+    pub record_fd: i32,
+    pub scratch: PathBuf,
+}
+
+struct State<'a> {
+    case: &'a Case,
+    setup: &'a Setup,
+    page: u64,
+    slots: Vec<Option<u64>>,
+    /// Forked children not yet waited for: pid and the descriptor that releases them.
+    pending: Vec<(i32, i32)>,
+    faults_base: (u64, u64),
+}
+
+impl Scope for State<'_> {
+    fn page(&self) -> u64 {
+        self.page
+    }
+    fn slot(&self, index: usize) -> Option<u64> {
+        self.slots.get(index).copied().flatten()
+    }
+}
+
+fn emit(fd: i32, record: &Record) {
+    if sys::write_all(fd, &record.encode()).is_err() {
+        // The parent is gone; nobody is listening.
+        sys::exit_now(1);
+    }
+}
+
+/// The forked child's whole life: prepare, run the top-level steps, report `Done`, exit.
+pub fn main(case: &Case, setup: &Setup) -> ! {
+    prepare_process(setup);
+    if let Err(reason) = apply_requirements(case) {
+        emit(setup.record_fd, &Record::Broken { reason });
+        sys::exit_now(0);
+    }
+    let mut state = State {
+        case,
+        setup,
+        page: sys::page_size(),
+        slots: vec![None; case.plan.slots.len()],
+        pending: Vec::new(),
+        faults_base: sys::fault_counts(),
+    };
+    run_list(&mut state, 0, 0);
+    emit(setup.record_fd, &Record::Done);
+    sys::exit_now(0)
+}
+
+/// Continues a case after `exec`: the new image runs the steps after `exec_step`.
+pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u64>>) -> ! {
+    sys::set_cloexec(setup.record_fd, true);
+    probe::install(setup.record_fd);
+    let mut state = State {
+        case,
+        setup,
+        page: sys::page_size(),
+        slots,
+        pending: Vec::new(),
+        faults_base: sys::fault_counts(),
+    };
+    let step = &case.plan.steps[exec_step];
+    emit(
+        setup.record_fd,
+        &Record::Step {
+            step: exec_step,
+            obs: Obs::Ok {
+                value: 0,
+                data: None,
+            },
+        },
+    );
+    run_list(&mut state, step.list, step.pos + 1);
+    if step.list == 0 {
+        emit(setup.record_fd, &Record::Done);
+    }
+    sys::exit_now(0)
+}
+
+fn prepare_process(setup: &Setup) {
+    sys::default_interrupts();
+    // The worker talks to its parent over stdin/stdout: the case must never touch them.
+    if let Ok(null) = sys::open("/dev/null", libc::O_RDWR as u64, 0) {
+        sys::dup2(null as i32, 0);
+        sys::dup2(null as i32, 1);
+        sys::close(null as i32);
+    }
+    let log = setup.scratch.join(".child-stderr");
+    if let Ok(fd) = sys::open(
+        &log.to_string_lossy(),
+        (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64,
+        0o600,
+    ) {
+        sys::dup2(fd as i32, 2);
+        sys::close(fd as i32);
+    }
+    probe::install(setup.record_fd);
+}
+
+fn apply_requirements(case: &Case) -> Result<(), String> {
+    for cap in &case.requires.caps_dropped {
+        for set in [
+            caps::CapSet::Effective,
+            caps::CapSet::Permitted,
+            caps::CapSet::Inheritable,
+        ] {
+            caps::drop(None, set, *cap).map_err(|e| format!("cannot drop {cap}: {e}"))?;
+        }
+        // Also from the bounding set, so that an `exec` cannot bring it back; this needs
+        // CAP_SETPCAP, which an unprivileged user lacks and does not need (nothing to regain).
+        let _ = caps::drop(None, caps::CapSet::Bounding, *cap);
+    }
+    for (resource, soft, hard) in &case.requires.rlimits {
+        sys::setrlimit(*resource as u64, *soft, *hard).map_err(|e| {
+            format!(
+                "cannot set {} to {soft}: {}",
+                crate::names::describe_value(crate::names::Family::Rlimit, *resource as u64),
+                crate::names::errno_name(e)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn run_list(state: &mut State, list: usize, from: usize) {
+    let case = state.case;
+    for &index in &case.plan.lists[list][from..] {
+        let step = &case.plan.steps[index];
+        let obs = match values(step, state) {
+            Ok(v) => run_step(state, step, &v),
+            Err(reason) => Obs::NotRun { reason },
+        };
+        if let (Some(slot), Obs::Ok { value, .. }) = (step.slot, &obs) {
+            state.slots[slot] = Some(*value);
+        }
+        emit(state.setup.record_fd, &Record::Step { step: index, obs });
+    }
+}
+
+/// A step's numeric arguments, evaluated.
+struct Values(Vec<(&'static str, u64)>);
+
+impl Values {
+    fn get(&self, name: &str) -> u64 {
+        self.opt(name).unwrap_or(0)
+    }
+    fn opt(&self, name: &str) -> Option<u64> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    }
+    fn fd(&self, name: &str) -> i32 {
+        self.get(name) as i32
+    }
+}
+
+fn values(step: &Step, state: &State) -> Result<Values, String> {
+    let mut out = Vec::new();
+    for (name, arg) in &step.args {
+        if let ArgValue::Num(e) = arg {
+            let v = e.eval(state).map_err(|err| match err {
+                EvalError::Unavailable(n) => format!("`${n}` is unavailable: its step failed"),
+                other => format!("`{name}`: {other}"),
+            })?;
+            out.push((*name, v));
+        }
+    }
+    Ok(Values(out))
+}
+
+fn ok(value: u64) -> Obs {
+    Obs::Ok { value, data: None }
+}
+
+fn with(value: u64, data: Data) -> Obs {
+    Obs::Ok {
+        value,
+        data: Some(data),
+    }
+}
+
+fn from(r: sys::SysResult) -> Obs {
+    match r {
+        Ok(v) => ok(v),
+        Err(errno) => Obs::Err { errno },
+    }
+}
+
+fn fault(f: probe::Fault) -> Obs {
+    Obs::Fault {
+        signo: f.signo,
+        code: f.code,
+        addr: f.addr,
+    }
+}
+
+fn buffer(len: u64) -> Result<Vec<u8>, Obs> {
+    if len > MAX_BUFFER {
+        return Err(Obs::NotRun {
+            reason: format!("length {len} is larger than the harness's buffer limit {MAX_BUFFER}"),
+        });
+    }
+    Ok(vec![0u8; len as usize])
+}
+
+fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
+    use Call::*;
+    let raw = |nr, a: [u64; 6]| from(sys::raw(nr, a));
+    match step.call {
+        File => make_file(state, step, v),
+        Open => {
+            let path = scratch_path(&state.setup.scratch, step.text("path").unwrap_or(""));
+            from(sys::open(&path, v.get("flags"), 0))
+        }
+        Memfd => {
+            let fd = match sys::memfd_create(step.text("name").unwrap_or("mmcheck"), v.get("flags"))
+            {
+                Ok(fd) => fd,
+                Err(errno) => return Obs::Err { errno },
+            };
+            if v.get("size") > 0 {
+                if let Err(errno) = sys::raw(nr::FTRUNCATE, [fd, v.get("size"), 0, 0, 0, 0]) {
+                    return Obs::Err { errno };
+                }
+            }
+            ok(fd)
+        }
+        Seal => raw(
+            nr::FCNTL,
+            [
+                v.get("fd"),
+                libc::F_ADD_SEALS as u64,
+                v.get("seals"),
+                0,
+                0,
+                0,
+            ],
+        ),
+        Pipe => match sys::pipe() {
+            Ok((r, w)) => ok(if step.text("end") == Some("write") {
+                w
+            } else {
+                r
+            } as u64),
+            Err(errno) => Obs::Err { errno },
+        },
+        Dir => from(sys::open(
+            &state.setup.scratch.to_string_lossy(),
+            (libc::O_RDONLY | libc::O_DIRECTORY) as u64,
+            0,
+        )),
+        Close => raw(nr::CLOSE, [v.get("fd"), 0, 0, 0, 0, 0]),
+        Mmap => raw(
+            nr::MMAP,
+            [
+                v.get("addr"),
+                v.get("len"),
+                v.get("prot"),
+                v.get("flags"),
+                v.get("fd"),
+                v.get("offset"),
+            ],
+        ),
+        Munmap => raw(nr::MUNMAP, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mprotect => raw(
+            nr::MPROTECT,
+            [v.get("addr"), v.get("len"), v.get("prot"), 0, 0, 0],
+        ),
+        Msync => raw(
+            nr::MSYNC,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Mremap => raw(
+            nr::MREMAP,
+            [
+                v.get("addr"),
+                v.get("old-len"),
+                v.get("new-len"),
+                v.get("flags"),
+                v.get("new-addr"),
+                0,
+            ],
+        ),
+        Madvise => raw(
+            nr::MADVISE,
+            [v.get("addr"), v.get("len"), v.get("advice"), 0, 0, 0],
+        ),
+        Mincore => match v.opt("vec") {
+            Some(vec) => raw(nr::MINCORE, [v.get("addr"), v.get("len"), vec, 0, 0, 0]),
+            None => {
+                let pages = v.get("len").div_ceil(state.page);
+                let mut vec = match buffer(pages) {
+                    Ok(b) => b,
+                    Err(obs) => return obs,
+                };
+                match sys::mincore(v.get("addr"), v.get("len"), &mut vec) {
+                    Ok(r) => with(r, Data::Resident(vec.iter().map(|b| b & 1 == 1).collect())),
+                    Err(errno) => Obs::Err { errno },
+                }
+            }
+        },
+        Mlock => raw(nr::MLOCK, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mlock2 => raw(
+            nr::MLOCK2,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Munlock => raw(nr::MUNLOCK, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mlockall => raw(nr::MLOCKALL, [v.get("flags"), 0, 0, 0, 0, 0]),
+        Munlockall => raw(nr::MUNLOCKALL, [0; 6]),
+        RemapFilePages => raw(
+            nr::REMAP_FILE_PAGES,
+            [
+                v.get("addr"),
+                v.get("size"),
+                v.get("prot"),
+                v.get("pgoff"),
+                v.get("flags"),
+                0,
+            ],
+        ),
+        Mseal => raw(
+            nr::MSEAL,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
+        Fallocate => raw(
+            nr::FALLOCATE,
+            [
+                v.get("fd"),
+                v.get("mode"),
+                v.get("offset"),
+                v.get("len"),
+                0,
+                0,
+            ],
+        ),
+        Write => {
+            let data = match step.text("text") {
+                Some(t) => t.as_bytes().to_vec(),
+                None => match buffer(v.get("len")) {
+                    Ok(mut b) => {
+                        b.fill(v.get("fill") as u8);
+                        b
+                    }
+                    Err(obs) => return obs,
+                },
+            };
+            from(sys::write_from(v.fd("fd"), &data, v.opt("offset")))
+        }
+        Read => {
+            let mut buf = match buffer(v.get("len")) {
+                Ok(b) => b,
+                Err(obs) => return obs,
+            };
+            match sys::read_into(v.fd("fd"), &mut buf, v.opt("offset")) {
+                Ok(n) => {
+                    buf.truncate(n as usize);
+                    with(n, Data::Bytes(buf))
+                }
+                Err(errno) => Obs::Err { errno },
+            }
+        }
+        Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
+        Load => {
+            let mut buf = match buffer(v.get("len")) {
+                Ok(b) => b,
+                Err(obs) => return obs,
+            };
+            match probe::copy(buf.as_mut_ptr() as u64, v.get("addr"), buf.len()) {
+                Ok(()) => with(0, Data::Bytes(buf)),
+                Err(f) => fault(f),
+            }
+        }
+        Store => {
+            let data = match step.text("text") {
+                Some(t) => t.as_bytes().to_vec(),
+                None => match buffer(v.get("len")) {
+                    Ok(mut b) => {
+                        b.fill(v.get("byte") as u8);
+                        b
+                    }
+                    Err(obs) => return obs,
+                },
+            };
+            match probe::copy(v.get("addr"), data.as_ptr() as u64, data.len()) {
+                Ok(()) => ok(0),
+                Err(f) => fault(f),
+            }
+        }
+        Jump => match probe::call(v.get("addr")) {
+            Ok(()) => ok(0),
+            Err(f) => fault(f),
+        },
+        Compare => compare(v),
+        Setrlimit => from(sys::setrlimit(
+            v.get("resource"),
+            v.get("soft"),
+            v.opt("hard").unwrap_or(v.get("soft")),
+        )),
+        Fork => fork(state, step),
+        Wait => wait(state, v.get("pid") as i32),
+        Exec => exec(state, step),
+        Maps => maps(v.get("addr"), v.get("len")),
+        Stat => match sys::fstat(v.fd("fd")) {
+            Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
+            Err(errno) => Obs::Err { errno },
+        },
+        Faults => {
+            let now = sys::fault_counts();
+            let (base_min, base_maj) = std::mem::replace(&mut state.faults_base, now);
+            with(
+                0,
+                Data::Faults {
+                    minflt: now.0 - base_min,
+                    majflt: now.1 - base_maj,
+                },
+            )
+        }
+    }
+}
+
+fn scratch_path(scratch: &Path, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        scratch.join(path).to_string_lossy().into_owned()
+    }
+}
+
+fn make_file(state: &State, step: &Step, v: &Values) -> Obs {
+    let name = step
+        .text("name")
+        .map(str::to_string)
+        .or_else(|| step.slot.map(|s| state.case.plan.slots[s].clone()))
+        .unwrap_or_else(|| format!("file{}", step.index));
+    let path = scratch_path(&state.setup.scratch, &name);
+    let create = (libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC) as u64;
+    let fd = match sys::open(&path, create, v.get("mode")) {
+        Ok(fd) => fd as i32,
+        Err(errno) => return Obs::Err { errno },
+    };
+    let size = v.get("size");
+    let result = (|| -> Result<(), i32> {
+        let mut written = 0u64;
+        if let Some(t) = step.text("text") {
+            sys::write_from(fd, t.as_bytes(), Some(0))?;
+            written = t.len() as u64;
+        } else if let Some(fill) = v.opt("fill") {
+            let chunk = vec![fill as u8; size.min(1 << 20) as usize];
+            while written < size {
+                let n = (size - written).min(chunk.len() as u64) as usize;
+                written += sys::write_from(fd, &chunk[..n], Some(written))?;
+            }
+        } else if step.text("pattern") == Some("page-number") {
+            let mut page = vec![0u8; state.page as usize];
+            let mut k = 0u64;
+            while written < size {
+                page.fill((k % 255 + 1) as u8);
+                let n = (size - written).min(state.page) as usize;
+                written += sys::write_from(fd, &page[..n], Some(written))?;
+                k += 1;
+            }
+        }
+        if size > written {
+            sys::raw(nr::FTRUNCATE, [fd as u64, size, 0, 0, 0, 0])?;
+        }
+        Ok(())
+    })();
+    sys::close(fd);
+    if let Err(errno) = result {
+        return Obs::Err { errno };
+    }
+    from(sys::open(&path, v.get("open"), 0))
+}
+
+fn compare(v: &Values) -> Obs {
+    let len = v.get("len");
+    let (mut file, mut mem) = match (buffer(len), buffer(len)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(obs), _) | (_, Err(obs)) => return obs,
+    };
+    match sys::read_into(v.fd("fd"), &mut file, Some(v.get("offset"))) {
+        Ok(n) => file.truncate(n as usize),
+        Err(errno) => return Obs::Err { errno },
+    }
+    if let Err(f) = probe::copy(mem.as_mut_ptr() as u64, v.get("addr"), mem.len()) {
+        return fault(f);
+    }
+    // A file shorter than `len` differs where it ends.
+    let diff = (0..len as usize)
+        .find(|&i| file.get(i) != Some(&mem[i]))
+        .map(|i| i as u64);
+    with(0, Data::Diff(diff))
+}
+
+fn fork(state: &mut State, step: &Step) -> Obs {
+    let (release_r, release_w) = match sys::pipe_cloexec() {
+        Ok(p) => p,
+        Err(errno) => return Obs::Err { errno },
+    };
+    match sys::fork() {
+        Err(errno) => Obs::Err { errno },
+        Ok(Forked::Child) => {
+            sys::close(release_w);
+            let mut byte = [0u8; 1];
+            // Wait until the parent reaches its `wait`; EOF means it died first.
+            let released = matches!(sys::read_into(release_r, &mut byte, None), Ok(1));
+            sys::close(release_r);
+            if !released {
+                sys::exit_now(1);
+            }
+            state.pending.clear();
+            state.faults_base = sys::fault_counts();
+            let list = step.child_list.expect("fork steps have a child list");
+            run_list(state, list, 0);
+            sys::exit_now(0)
+        }
+        Ok(Forked::Parent(pid)) => {
+            sys::close(release_r);
+            state.pending.push((pid, release_w));
+            ok(pid as u64)
+        }
+    }
+}
+
+fn wait(state: &mut State, pid: i32) -> Obs {
+    let Some(at) = state.pending.iter().position(|(p, _)| *p == pid) else {
+        return Obs::NotRun {
+            reason: format!("pid {pid} is not a child forked by this case and not yet waited for"),
+        };
+    };
+    let (_, release) = state.pending.remove(at);
+    let _ = sys::write_all(release, b"g");
+    sys::close(release);
+    match sys::wait(pid, true) {
+        Ok(Some(sys::Ended::Exited(code))) => with(0, Data::Exited(code)),
+        Ok(Some(sys::Ended::Killed(sig))) => with(0, Data::Killed(sig)),
+        Ok(None) => unreachable!("a blocking wait returns a status"),
+        Err(errno) => Obs::Err { errno },
+    }
+}
+
+fn exec(state: &State, step: &Step) -> Obs {
+    let slots: Vec<String> = state
+        .slots
+        .iter()
+        .map(|s| s.map_or("-".to_string(), |v| v.to_string()))
+        .collect();
+    let args = vec![
+        "mmcheck".to_string(),
+        "__resume".to_string(),
+        state.case.path.to_string_lossy().into_owned(),
+        state.case.file_id.clone(),
+        step.index.to_string(),
+        state.setup.record_fd.to_string(),
+        state.setup.scratch.to_string_lossy().into_owned(),
+        slots.join(","),
+    ];
+    // The record pipe must survive the exec; it is the only way the new image can report.
+    sys::set_cloexec(state.setup.record_fd, false);
+    let errno = sys::exec("/proc/self/exe", &args);
+    sys::set_cloexec(state.setup.record_fd, true);
+    Obs::Err { errno }
+}
+
+fn maps(addr: u64, len: u64) -> Obs {
+    let text = match std::fs::read_to_string("/proc/self/maps") {
+        Ok(t) => t,
+        Err(e) => {
+            return Obs::Err {
+                errno: e.raw_os_error().unwrap_or(libc::EIO),
+            }
+        }
+    };
+    let end = addr.saturating_add(len);
+    let entries = parse_maps(&text)
+        .into_iter()
+        .filter(|m| m.start < end && m.end > addr)
+        .map(|m| MapsEntry {
+            // Clipping moves the start: the file offset moves with it.
+            offset: m.offset + addr.saturating_sub(m.start),
+            start: m.start.max(addr),
+            end: m.end.min(end),
+            ..m
+        })
+        .collect();
+    with(0, Data::Maps(entries))
+}
+
+/// Parses /proc/self/maps lines: `start-end perms offset dev inode path`.
+pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let (start, end) = f.next()?.split_once('-')?;
+            let perms = f.next()?.to_string();
+            let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+            let _dev = f.next()?;
+            let _inode = f.next()?;
+            let path = f.collect::<Vec<_>>().join(" ");
+            Some(MapsEntry {
+                start: u64::from_str_radix(start, 16).ok()?,
+                end: u64::from_str_radix(end, 16).ok()?,
+                perms,
+                offset,
+                path,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_parse() {
+        let m = parse_maps(
+            "7f0000000000-7f0000002000 rw-s 00001000 00:05 123 /dev/shm/x (deleted)\n\
+             7ffd00000000-7ffd00001000 ---p 00000000 00:00 0 \n",
+        );
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].start, 0x7f00_0000_0000);
+        assert_eq!(m[0].offset, 0x1000);
+        assert_eq!(m[0].path, "/dev/shm/x (deleted)");
+        assert_eq!(m[1].perms, "---p");
+        assert_eq!(m[1].path, "");
+    }
+}

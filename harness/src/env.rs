@@ -1,0 +1,112 @@
+//! The environment a run happens in: kernel, machine, platform, page size, privileges, and the
+//! scratch directory for each filesystem. Snapshots and reports key their results on it.
+
+use crate::sys;
+use crate::version::{self, Version};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostEnv {
+    /// `uname -r`.
+    pub release: String,
+    /// `uname -m`.
+    pub machine: String,
+    /// `linux`, or `gvisor` when the kernel is gVisor's Sentry.
+    pub platform: String,
+    #[serde(skip)]
+    pub kernel: Option<Version>,
+    pub page_size: u64,
+    pub euid: u32,
+    /// Where cases that run on a filesystem put their files, by filesystem name.
+    pub scratch: Vec<(String, PathBuf)>,
+    /// Where cases without a filesystem requirement put their files.
+    pub default_scratch: PathBuf,
+}
+
+/// statfs f_type values of the filesystems mmcheck runs cases on.
+const MAGIC: &[(&str, i64)] = &[
+    ("tmpfs", 0x0102_1994),
+    ("ext4", 0xEF53),
+    ("xfs", 0x5846_5342),
+    ("btrfs", 0x9123_683E),
+];
+
+impl HostEnv {
+    pub fn detect() -> HostEnv {
+        let (release, machine) = sys::uname();
+        let default_scratch = std::env::var_os("TMPDIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+            .unwrap_or_else(|| PathBuf::from("/tmp"));
+        HostEnv {
+            kernel: version::parse_release(&release),
+            platform: detect_platform(),
+            release,
+            machine,
+            page_size: sys::page_size(),
+            euid: sys::euid(),
+            scratch: find_scratch(&default_scratch),
+            default_scratch,
+        }
+    }
+
+    /// The scratch directory for a filesystem, if this machine has a writable one.
+    pub fn scratch_for(&self, fs: &str) -> Option<&Path> {
+        self.scratch
+            .iter()
+            .find(|(name, _)| name == fs)
+            .map(|(_, p)| p.as_path())
+    }
+}
+
+/// `linux` unless the runner says otherwise (`MMCHECK_PLATFORM=gvisor` when it starts the
+/// suite under runsc): a sandbox that imitates Linux well is, by design, hard to tell from inside.
+fn detect_platform() -> String {
+    std::env::var("MMCHECK_PLATFORM").unwrap_or_else(|_| "linux".into())
+}
+
+/// The first writable directory of each filesystem among the usual places, and those the user
+/// names in `MMCHECK_SCRATCH` (`ext4=/mnt/e,xfs=/mnt/x`), which win.
+fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Ok(spec) = std::env::var("MMCHECK_SCRATCH") {
+        for item in spec.split(',') {
+            if let Some((_, dir)) = item.split_once('=') {
+                candidates.push(PathBuf::from(dir));
+            }
+        }
+    }
+    candidates.extend(
+        [
+            default,
+            Path::new("/tmp"),
+            Path::new("/var/tmp"),
+            Path::new("/dev/shm"),
+            Path::new("/run/shm"),
+        ]
+        .iter()
+        .map(|p| p.to_path_buf()),
+    );
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for dir in candidates {
+        let Some(magic) = sys::fs_magic(&dir) else {
+            continue;
+        };
+        let Some((name, _)) = MAGIC.iter().find(|(_, m)| *m == magic) else {
+            continue;
+        };
+        if sys::writable(&dir) && !found.iter().any(|(n, _)| n == name) {
+            found.push((name.to_string(), dir));
+        }
+    }
+    found
+}
+
+/// What `requires` a case for a filesystem could not find, for the skip reason.
+pub fn scratch_hint(fs: &str) -> String {
+    format!(
+        "no writable {fs} directory found (looked in $TMPDIR, /tmp, /var/tmp, /dev/shm); \
+         mount one and name it with MMCHECK_SCRATCH={fs}=DIR"
+    )
+}

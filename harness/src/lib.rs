@@ -1,0 +1,16 @@
+//! mmcheck: a conformance suite for the Linux memory-mapping system calls. Cases are TOML data
+//! (`cases/`), compiled into plans that run in forked children and are judged in one place.
+
+pub mod case;
+pub mod child;
+pub mod env;
+pub mod names;
+pub mod outcome;
+pub mod pool;
+pub mod render;
+pub mod requires;
+pub mod runner;
+pub mod sys;
+pub mod version;
+pub mod wire;
+pub mod worker;

@@ -1,0 +1,504 @@
+//! The one place where a case's records and its process's end become a verdict: pass, fail (the
+//! kernel deviates from the contract), broken (the harness failed) or skip (not applicable here).
+
+use crate::case::expr::Scope;
+use crate::case::plan::{Case, Check, Expectation, Outcome, Step};
+use crate::case::vocab::{Call, Role};
+use crate::render;
+use crate::sys::Ended;
+use crate::version::Version;
+use crate::wire::{Data, Obs, Record};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    /// The kernel did not do what the contract says.
+    Fail,
+    /// The harness itself failed: a bug of ours or of the case, never the kernel's verdict.
+    Broken,
+    /// Not applicable here; the reason says why.
+    Skip,
+}
+
+/// The result of one case, as the worker sends it and as `--format json` prints it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseRun {
+    pub id: String,
+    pub status: Status,
+    /// Why it failed, broke or was skipped; empty for a pass.
+    pub reason: String,
+    pub steps: Vec<StepRun>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs: Option<String>,
+    pub millis: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRun {
+    pub label: String,
+    pub call: String,
+    pub line: usize,
+    /// The contract, as written in the case.
+    pub expected: String,
+    /// What happened, in symbols: `EINVAL`, `SIGSEGV SEGV_ACCERR at $m+PAGE`, `= $m`.
+    pub observed: String,
+    /// The raw observation, for tools; `None` when the step left no record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obs: Option<Obs>,
+    /// `None` when it matched the contract, else what differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
+}
+
+impl CaseRun {
+    pub fn skipped(case: &Case, reason: String) -> CaseRun {
+        CaseRun {
+            id: case.id.clone(),
+            status: Status::Skip,
+            reason,
+            steps: Vec::new(),
+            fs: case.fs.clone(),
+            millis: 0,
+        }
+    }
+
+    pub fn broken(case: &Case, reason: String) -> CaseRun {
+        CaseRun {
+            id: case.id.clone(),
+            status: Status::Broken,
+            reason,
+            steps: Vec::new(),
+            fs: case.fs.clone(),
+            millis: 0,
+        }
+    }
+
+    /// The step that decided the verdict: the first mismatch, else the first step that must
+    /// fail or fault (the heart of most rules), else the last step with an explicit contract.
+    pub fn decisive(&self) -> Option<&StepRun> {
+        self.steps
+            .iter()
+            .find(|s| s.mismatch.is_some())
+            .or_else(|| {
+                self.steps
+                    .iter()
+                    .find(|s| s.expected.starts_with("errno") || s.expected.starts_with("signal"))
+            })
+            .or_else(|| self.steps.iter().rev().find(|s| s.expected != "ok"))
+            .or_else(|| self.steps.last())
+    }
+}
+
+/// Everything the supervisor saw of one child.
+pub struct Seen {
+    pub records: Vec<Result<Record, String>>,
+    pub ended: Option<Ended>,
+    pub timed_out: bool,
+    /// What the child wrote to stderr (a panic message, say), for broken verdicts.
+    pub stderr: String,
+    pub millis: u64,
+}
+
+/// Values of `$names` as the records reveal them, and the mappings they name.
+pub struct Env {
+    page: u64,
+    slots: Vec<Option<u64>>,
+    /// (name, start, length) of every mapping a step named, newest last.
+    pub mappings: Vec<(String, u64, u64)>,
+}
+
+impl Scope for Env {
+    fn page(&self) -> u64 {
+        self.page
+    }
+    fn slot(&self, index: usize) -> Option<u64> {
+        self.slots.get(index).copied().flatten()
+    }
+}
+
+impl Env {
+    pub fn new(case: &Case, page: u64) -> Env {
+        Env {
+            page,
+            slots: vec![None; case.plan.slots.len()],
+            mappings: Vec::new(),
+        }
+    }
+
+    pub fn page_size(&self) -> u64 {
+        self.page
+    }
+
+    fn learn(&mut self, case: &Case, step: &Step, obs: &Obs) {
+        let (Some(slot), Obs::Ok { value, .. }) = (step.slot, obs) else {
+            return;
+        };
+        self.slots[slot] = Some(*value);
+        let len = match step.call {
+            Call::Mmap => step.num("len"),
+            Call::Mremap => step.num("new-len"),
+            _ => None,
+        };
+        if let Some(len) = len.and_then(|e| e.eval(self).ok()) {
+            let len = len.div_ceil(self.page) * self.page;
+            self.mappings
+                .push((case.plan.slots[slot].clone(), *value, len));
+        }
+    }
+}
+
+/// The order in which the steps run: a fork's child steps run when the parent reaches its wait.
+pub fn execution_order(case: &Case) -> Vec<usize> {
+    fn walk(case: &Case, list: usize, out: &mut Vec<usize>) {
+        for &i in &case.plan.lists[list] {
+            let step = &case.plan.steps[i];
+            if step.call == Call::Wait {
+                let mut refs = Vec::new();
+                if let Some(pid) = step.num("pid") {
+                    pid.refs(&mut refs);
+                }
+                for fork in case.plan.steps.iter().filter(|s| s.call == Call::Fork) {
+                    if fork.slot.is_some_and(|s| refs.contains(&s)) {
+                        walk(case, fork.child_list.expect("forks have children"), out);
+                    }
+                }
+            }
+            out.push(i);
+        }
+    }
+    let mut out = Vec::new();
+    walk(case, 0, &mut out);
+    out
+}
+
+/// Classifies one run. This is the only function that decides a verdict from what a child did.
+pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> CaseRun {
+    let mut env = Env::new(case, page);
+    let mut steps: Vec<Option<StepRun>> = vec![None; case.plan.steps.len()];
+    // First problem of each kind, in the order they happened.
+    let mut deviation: Option<String> = None;
+    let mut broken: Option<String> = None;
+    let mut crash: Option<String> = None;
+    let mut done = false;
+
+    for record in &seen.records {
+        match record {
+            Err(garbled) => {
+                broken.get_or_insert_with(|| {
+                    format!("the child's record stream is garbled: {garbled}")
+                });
+            }
+            Ok(Record::Done) => done = true,
+            Ok(Record::Broken { reason }) => {
+                broken.get_or_insert_with(|| {
+                    format!("the child could not prepare the case: {reason}")
+                });
+            }
+            Ok(Record::Crash {
+                signo,
+                code,
+                addr,
+                ip,
+            }) => {
+                crash.get_or_insert_with(|| {
+                    format!(
+                        "the harness itself was hit by {} outside any probe ({})",
+                        render::signal(*signo, *code),
+                        render::raw_fault(*addr, *ip, &env)
+                    )
+                });
+            }
+            Ok(Record::Step { step, obs }) => {
+                let Some(s) = case.plan.steps.get(*step) else {
+                    broken.get_or_insert_with(|| {
+                        format!("a record names step {step}, which the case does not have")
+                    });
+                    continue;
+                };
+                let contract = s.contract(kernel);
+                let mismatch = check(s, contract, obs, &env);
+                if let Some(m) = &mismatch {
+                    let what = format!("{} ({}, line {}): {m}", s.label, s.spec.name, s.line);
+                    match (obs, s.spec.role) {
+                        // A step that could not run because an earlier one failed: the earlier
+                        // failure is the verdict; alone, it is a mistake in the case.
+                        (Obs::NotRun { .. }, _) if deviation.is_some() => {}
+                        (Obs::NotRun { .. }, _) | (_, Role::Setup) => {
+                            broken.get_or_insert(what);
+                        }
+                        (_, Role::Kernel) => {
+                            deviation.get_or_insert(what);
+                        }
+                    }
+                }
+                // Learn first, so that an mmap's own result reads as `$m`, not as a number.
+                env.learn(case, s, obs);
+                let observed = render::obs(obs, &env);
+                steps[*step] = Some(StepRun {
+                    label: s.label.clone(),
+                    call: s.spec.name.to_string(),
+                    line: s.line,
+                    expected: contract.text.clone(),
+                    observed,
+                    obs: Some(obs.clone()),
+                    mismatch,
+                });
+            }
+        }
+    }
+
+    let order = execution_order(case);
+    let first_missing = order.iter().copied().find(|&i| steps[i].is_none());
+    let during = first_missing
+        .map(|i| {
+            let s = &case.plan.steps[i];
+            format!(" during {} ({}, line {})", s.label, s.spec.name, s.line)
+        })
+        .unwrap_or_default();
+    let status_of_process = || match seen.ended {
+        Some(Ended::Exited(0)) | None => None,
+        Some(Ended::Exited(code)) => Some(format!("the child exited with status {code}{during}")),
+        Some(Ended::Killed(sig)) => Some(format!(
+            "the child was killed by {}{during}",
+            render::signal_name(sig)
+        )),
+    };
+
+    let (status, mut reason) = if seen.timed_out {
+        let stuck = first_missing.map(|i| &case.plan.steps[i]);
+        let what = match stuck {
+            Some(s) => format!(
+                "{} ({}, line {}) did not finish within {} s",
+                s.label,
+                s.spec.name,
+                s.line,
+                case.timeout.as_secs()
+            ),
+            None => format!("the child did not exit within {} s", case.timeout.as_secs()),
+        };
+        match (deviation, stuck.map(|s| s.spec.role)) {
+            (Some(d), _) => (Status::Fail, format!("{d}; then {what}")),
+            (None, Some(Role::Kernel)) => (Status::Fail, what),
+            _ => (Status::Broken, what),
+        }
+    } else if let Some(b) = broken {
+        (Status::Broken, b)
+    } else if let Some(d) = deviation {
+        let tail = crash
+            .map(|c| format!("; afterwards {c}"))
+            .unwrap_or_default();
+        (Status::Fail, format!("{d}{tail}"))
+    } else if let Some(c) = crash {
+        (Status::Broken, c)
+    } else if let Some(p) = status_of_process() {
+        (Status::Broken, p)
+    } else if !done || first_missing.is_some() {
+        let what = first_missing
+            .map(|i| format!("{} never reported", case.plan.steps[i].label))
+            .unwrap_or_else(|| "the child ended without finishing its steps".into());
+        (Status::Broken, what)
+    } else {
+        (Status::Pass, String::new())
+    };
+    if status == Status::Broken && !seen.stderr.trim().is_empty() {
+        reason = format!("{reason}\nchild stderr:\n{}", seen.stderr.trim_end());
+    }
+
+    let steps = order
+        .iter()
+        .map(|&i| {
+            steps[i].take().unwrap_or_else(|| {
+                let s = &case.plan.steps[i];
+                StepRun {
+                    label: s.label.clone(),
+                    call: s.spec.name.to_string(),
+                    line: s.line,
+                    expected: s.contract(kernel).text.clone(),
+                    observed: "(no record)".into(),
+                    obs: None,
+                    mismatch: None,
+                }
+            })
+        })
+        .collect();
+    CaseRun {
+        id: case.id.clone(),
+        status,
+        reason,
+        steps,
+        fs: case.fs.clone(),
+        millis: seen.millis,
+    }
+}
+
+/// Compares one observation with its contract; `Some` says what differs.
+pub fn check(step: &Step, contract: &Expectation, obs: &Obs, env: &Env) -> Option<String> {
+    if let Obs::NotRun { reason } = obs {
+        return Some(format!("did not run: {reason}"));
+    }
+    let expected = || render::contract(contract);
+    let observed = || render::obs(obs, env);
+    let differ = || Some(format!("expected {}, observed {}", expected(), observed()));
+    match (&contract.outcome, obs) {
+        (Outcome::Success(want), Obs::Ok { value, .. }) => {
+            if let Some(want) = want {
+                match want.eval(env) {
+                    Ok(w) if w == *value => {}
+                    Ok(_) => return differ(),
+                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
+                }
+            }
+        }
+        (Outcome::Errno(list), Obs::Err { errno }) if list.contains(errno) => {}
+        (
+            Outcome::Signal { signo, code, addr },
+            Obs::Fault {
+                signo: s,
+                code: c,
+                addr: a,
+            },
+        ) => {
+            if signo != s || code.is_some_and(|code| code != *c) {
+                return differ();
+            }
+            if let Some(addr) = addr {
+                match addr.eval(env) {
+                    Ok(want) if want == *a => {}
+                    Ok(want) => {
+                        return Some(format!(
+                            "expected the fault at {}, observed it at {}",
+                            render::address(want, env),
+                            render::address(*a, env)
+                        ))
+                    }
+                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
+                }
+            }
+        }
+        (
+            Outcome::Exit(want),
+            Obs::Ok {
+                data: Some(Data::Exited(code)),
+                ..
+            },
+        ) if want == code => {}
+        (
+            Outcome::Killed(want),
+            Obs::Ok {
+                data: Some(Data::Killed(sig)),
+                ..
+            },
+        ) if want == sig => {}
+        _ => return differ(),
+    }
+    let data = match obs {
+        Obs::Ok { data, .. } => data.as_ref(),
+        _ => None,
+    };
+    for c in &contract.checks {
+        if let Some(m) = check_data(step, c, data, env) {
+            return Some(m);
+        }
+    }
+    None
+}
+
+fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Option<String> {
+    let eval = |e: &crate::case::expr::Expr| {
+        e.eval(env)
+            .map_err(|e| format!("the contract cannot be evaluated: {e}"))
+    };
+    match (check, data) {
+        (Check::Bytes(want), Some(Data::Bytes(got))) => (got != want).then(|| {
+            format!(
+                "expected bytes {}, read {}",
+                render::bytes(want),
+                render::bytes(got)
+            )
+        }),
+        (Check::EveryByte(want), Some(Data::Bytes(got))) => {
+            let want = match eval(want) {
+                Ok(w) => w as u8,
+                Err(e) => return Some(e),
+            };
+            match got.iter().position(|b| *b != want) {
+                None if !got.is_empty() => None,
+                None => Some("expected bytes, read none".into()),
+                Some(i) => Some(format!(
+                    "expected every byte to be {want:#04x}, but byte {i} is {:#04x} (read {})",
+                    got[i],
+                    render::bytes(got)
+                )),
+            }
+        }
+        (Check::Maps(want), Some(Data::Maps(got))) => {
+            let mut expected = Vec::new();
+            for line in want {
+                match (eval(&line.start), eval(&line.end)) {
+                    (Ok(s), Ok(e)) => {
+                        let offset = match line.offset.as_ref().map(eval) {
+                            Some(Ok(o)) => Some(o),
+                            Some(Err(e)) => return Some(e),
+                            None => None,
+                        };
+                        expected.push((s, e, line.perms.clone(), offset));
+                    }
+                    (Err(e), _) | (_, Err(e)) => return Some(e),
+                }
+            }
+            let same = expected.len() == got.len()
+                && expected.iter().zip(got).all(|((s, e, p, o), g)| {
+                    *s == g.start && *e == g.end && *p == g.perms && o.is_none_or(|o| o == g.offset)
+                });
+            (!same).then(|| {
+                let want: Vec<String> = expected
+                    .iter()
+                    .map(|(s, e, p, _)| render::maps_line(*s, *e, p, env))
+                    .collect();
+                format!(
+                    "expected maps [{}], observed [{}]",
+                    want.join(", "),
+                    render::maps(got, env)
+                )
+            })
+        }
+        (Check::Size(c), Some(Data::Stat { size, .. })) => compare("st_size", c, *size, env),
+        (Check::Blocks(c), Some(Data::Stat { blocks, .. })) => {
+            compare("st_blocks", c, *blocks, env)
+        }
+        (Check::Minflt(c), Some(Data::Faults { minflt, .. })) => {
+            compare("minor faults", c, *minflt, env)
+        }
+        (Check::Majflt(c), Some(Data::Faults { majflt, .. })) => {
+            compare("major faults", c, *majflt, env)
+        }
+        (Check::Resident(want), Some(Data::Resident(got))) => (want != got).then(|| {
+            format!(
+                "expected residency {}, observed {}",
+                render::residency(want),
+                render::residency(got)
+            )
+        }),
+        (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
+            (true, None) | (false, Some(_)) => None,
+            (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
+            (false, None) => {
+                Some("expected the mapping to differ from the file, but they are equal".into())
+            }
+        },
+        (_, _) => Some(format!(
+            "`{}` produced no data to check (a harness bug)",
+            step.spec.name
+        )),
+    }
+}
+
+fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Env) -> Option<String> {
+    match c.rhs.eval(env) {
+        Ok(want) if c.op.holds(got, want) => None,
+        Ok(_) => Some(format!("expected {what} {}, observed {got}", c.text)),
+        Err(e) => Some(format!("the contract cannot be evaluated: {e}")),
+    }
+}

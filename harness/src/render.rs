@@ -1,0 +1,346 @@
+//! Every byte a user reads: observations in symbols, diagnostics with their source line, the run
+//! table, the summary, JSON. Nothing else in the crate prints.
+
+use crate::case::load::Diagnostic;
+use crate::case::plan::{Case, Expectation, Outcome};
+use crate::env::HostEnv;
+use crate::names;
+use crate::outcome::{CaseRun, Env, Status};
+use crate::wire::{Data, MapsEntry, Obs};
+use std::fmt::Write as _;
+use std::io::Write;
+
+pub fn signal_name(signo: i32) -> String {
+    names::signal_name(signo)
+}
+
+/// `SIGSEGV SEGV_ACCERR`.
+pub fn signal(signo: i32, code: i32) -> String {
+    format!(
+        "{} {}",
+        names::signal_name(signo),
+        names::si_code_name(signo, code)
+    )
+}
+
+/// An address relative to the named mapping that holds it: `$m`, `$m+PAGE`, `$m+2*PAGE+5`.
+pub fn address(addr: u64, env: &Env) -> String {
+    let page = env.page_size();
+    // Newest first: after mremap or MAP_FIXED the latest name is the one the case thinks in.
+    let holder = env
+        .mappings
+        .iter()
+        .rev()
+        .find(|(_, start, len)| addr >= *start && addr <= start + len)
+        .or_else(|| {
+            // Just below a mapping (a guard page, a GROWSDOWN probe): say so relative to it.
+            env.mappings
+                .iter()
+                .rev()
+                .find(|(_, start, _)| addr < *start && start - addr <= 16 * page)
+        });
+    match holder {
+        Some((name, start, _)) => {
+            let (sign, delta) = if addr >= *start {
+                ("+", addr - start)
+            } else {
+                ("-", start - addr)
+            };
+            if delta == 0 {
+                format!("${name}")
+            } else {
+                format!("${name}{sign}{}", offset(delta, page))
+            }
+        }
+        None => format!("{addr:#x}"),
+    }
+}
+
+/// `PAGE`, `3*PAGE`, `PAGE+5`, `17`.
+fn offset(delta: u64, page: u64) -> String {
+    let (pages, rest) = (delta / page, delta % page);
+    let pages = match pages {
+        0 => String::new(),
+        1 => "PAGE".into(),
+        n => format!("{n}*PAGE"),
+    };
+    match (pages.is_empty(), rest) {
+        (true, r) => r.to_string(),
+        (false, 0) => pages,
+        (false, r) => format!("{pages}+{r}"),
+    }
+}
+
+pub fn raw_fault(addr: u64, ip: u64, env: &Env) -> String {
+    format!("fault address {}, instruction {ip:#x}", address(addr, env))
+}
+
+/// Bytes as text when printable, as a run when uniform, else hex.
+pub fn bytes(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "nothing".into();
+    }
+    if b.len() > 1 && b.iter().all(|x| *x == b[0]) {
+        return format!("{} × {:#04x}", b.len(), b[0]);
+    }
+    if b.iter().all(|x| x.is_ascii_graphic() || *x == b' ') {
+        return format!("{:?}", String::from_utf8_lossy(b));
+    }
+    let shown: Vec<String> = b.iter().take(24).map(|x| format!("{x:02x}")).collect();
+    let more = if b.len() > 24 {
+        format!(" … ({} bytes)", b.len())
+    } else {
+        String::new()
+    };
+    format!("hex {}{more}", shown.join(" "))
+}
+
+pub fn maps_line(start: u64, end: u64, perms: &str, env: &Env) -> String {
+    format!("[{}, {}) {perms}", address(start, env), address(end, env))
+}
+
+pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
+    if entries.is_empty() {
+        return "no mapping".into();
+    }
+    entries
+        .iter()
+        .map(|m| maps_line(m.start, m.end, &m.perms, env))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn residency(bits: &[bool]) -> String {
+    bits.iter().map(|b| if *b { '1' } else { '0' }).collect()
+}
+
+/// What a step observed, in symbols.
+pub fn obs(o: &Obs, env: &Env) -> String {
+    match o {
+        Obs::Err { errno } => names::errno_name(*errno),
+        Obs::Fault { signo, code, addr } => {
+            format!("{} at {}", signal(*signo, *code), address(*addr, env))
+        }
+        Obs::NotRun { reason } => format!("not run: {reason}"),
+        Obs::Ok { value, data } => match data {
+            None => format!("= {}", address(*value, env)),
+            Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
+            Some(Data::Maps(m)) => maps(m, env),
+            Some(Data::Stat { size, blocks }) => format!("st_size {size}, st_blocks {blocks}"),
+            Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
+            Some(Data::Resident(bits)) => format!("resident {}", residency(bits)),
+            Some(Data::Diff(None)) => "equal".into(),
+            Some(Data::Diff(Some(at))) => format!("differs at offset {at}"),
+            Some(Data::Exited(code)) => format!("exit {code}"),
+            Some(Data::Killed(sig)) => format!("killed by {}", names::signal_name(*sig)),
+        },
+    }
+}
+
+/// A contract as the user wrote it, without TOML quoting.
+pub fn contract(e: &Expectation) -> String {
+    match &e.outcome {
+        Outcome::Success(None) if e.checks.is_empty() => "ok".into(),
+        Outcome::Exit(0) if e.checks.is_empty() && e.text == "exit 0" => "exit 0".into(),
+        _ => e.text.replace('"', ""),
+    }
+}
+
+/// Prints loader diagnostics, each with its line of source, then how many there were.
+pub fn diagnostics(out: &mut dyn Write, diags: &[Diagnostic]) {
+    for d in diags {
+        let _ = writeln!(out, "error: {}", d.message);
+        if d.line == 0 {
+            let _ = writeln!(out, "  --> {}", d.file.display());
+        } else {
+            let _ = writeln!(out, "  --> {}:{}:{}", d.file.display(), d.line, d.col);
+            let width = d.line.to_string().len();
+            if !d.field.is_empty() {
+                let _ = writeln!(out, "{:width$} = in {}", "", d.field);
+            }
+            let _ = writeln!(out, "{:width$} |", "");
+            let _ = writeln!(out, "{} | {}", d.line, d.source_line);
+            let pad: String = d
+                .source_line
+                .chars()
+                .take(d.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let _ = writeln!(out, "{:width$} | {pad}^", "");
+        }
+        let _ = writeln!(out);
+    }
+    let _ = writeln!(
+        out,
+        "{} problem{} in the case files; nothing was run.",
+        diags.len(),
+        if diags.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn verdict(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "FAIL",
+        Status::Broken => "BROKEN",
+        Status::Skip => "skip",
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let first = s.lines().next().unwrap_or("");
+    if first.chars().count() <= n {
+        first.to_string()
+    } else {
+        let mut t: String = first.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The counts behind the summary line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Totals {
+    pub passed: usize,
+    pub failed: usize,
+    pub broken: usize,
+    pub skipped: usize,
+}
+
+impl Totals {
+    pub fn of(runs: &[CaseRun]) -> Totals {
+        let mut t = Totals::default();
+        for r in runs {
+            match r.status {
+                Status::Pass => t.passed += 1,
+                Status::Fail => t.failed += 1,
+                Status::Broken => t.broken += 1,
+                Status::Skip => t.skipped += 1,
+            }
+        }
+        t
+    }
+}
+
+/// The run table: case, expected, observed, verdict; reasons under failed rows.
+pub fn table(out: &mut dyn Write, runs: &[CaseRun]) {
+    let id_w = runs.iter().map(|r| r.id.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "{:id_w$}  {:32}  {:40}  verdict",
+        "case", "expected", "observed"
+    );
+    for r in runs {
+        let (expected, observed) = match (r.status, r.decisive()) {
+            (Status::Skip, _) => (String::new(), r.reason.clone()),
+            (_, Some(s)) => (s.expected.replace('"', ""), s.observed.clone()),
+            (_, None) => (String::new(), r.reason.clone()),
+        };
+        let _ = writeln!(
+            out,
+            "{:id_w$}  {:32}  {:40}  {}",
+            r.id,
+            clip(&expected, 32),
+            clip(&observed, 40),
+            verdict(r.status)
+        );
+        if matches!(r.status, Status::Fail | Status::Broken) {
+            for line in r.reason.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    }
+}
+
+/// `N passed, N failed, N skipped`, with broken counted among the failed and named before it.
+pub fn summary(out: &mut dyn Write, t: Totals, seconds: f64) {
+    if t.broken > 0 {
+        let _ = writeln!(
+            out,
+            "{} of the failures are harness breakages (BROKEN), not kernel deviations.",
+            t.broken
+        );
+    }
+    let _ = writeln!(out, "finished in {seconds:.2} s");
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed, {} skipped",
+        t.passed,
+        t.failed + t.broken,
+        t.skipped
+    );
+}
+
+/// One JSON document: the environment and every case with its observed steps.
+pub fn json(out: &mut dyn Write, host: &HostEnv, cases: &[&Case], runs: &[CaseRun]) {
+    let t = Totals::of(runs);
+    let cases: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|r| {
+            let c = cases.iter().find(|c| c.id == r.id);
+            serde_json::json!({
+                "id": r.id,
+                "summary": c.map(|c| c.summary.as_str()),
+                "symbols": c.map(|c| c.symbols.clone()),
+                "fs": r.fs,
+                "status": r.status,
+                "reason": r.reason,
+                "millis": r.millis,
+                "steps": r.steps,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "env": host,
+        "totals": { "passed": t.passed, "failed": t.failed, "broken": t.broken, "skipped": t.skipped },
+        "cases": cases,
+    });
+    let _ = serde_json::to_writer_pretty(&mut *out, &doc);
+    let _ = writeln!(out);
+}
+
+/// The message a failed libtest trial shows: the reason, then every step.
+pub fn failure(run: &CaseRun, case: &Case) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {}", verdict(run.status), run.reason);
+    let _ = writeln!(s, "rule: {}", case.summary);
+    let _ = writeln!(s, "file: {}", case.path.display());
+    for step in &run.steps {
+        let mark = if step.mismatch.is_some() { "✗" } else { " " };
+        let _ = writeln!(
+            s,
+            "  {mark} {:24} line {:3}  expected {:28} observed {}",
+            format!("{} {}", step.label, step.call),
+            step.line,
+            step.expected.replace('"', ""),
+            step.observed
+        );
+    }
+    s
+}
+
+/// A plain error line for the command line.
+pub fn error(out: &mut dyn Write, message: &str) {
+    let _ = writeln!(out, "error: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_read_as_pages() {
+        assert_eq!(offset(4096, 4096), "PAGE");
+        assert_eq!(offset(3 * 4096, 4096), "3*PAGE");
+        assert_eq!(offset(4096 + 5, 4096), "PAGE+5");
+        assert_eq!(offset(17, 4096), "17");
+    }
+
+    #[test]
+    fn bytes_read_well() {
+        assert_eq!(bytes(b"hello"), "\"hello\"");
+        assert_eq!(bytes(&[0; 4096]), "4096 × 0x00");
+        assert_eq!(bytes(&[1, 2]), "hex 01 02");
+        assert_eq!(bytes(&[7]), "hex 07");
+    }
+}

@@ -1,0 +1,71 @@
+//! Runs a selection of cases: checks each one's requirements, hands the runnable ones to the
+//! worker pool on `jobs` threads, and returns the verdicts in case order.
+
+use crate::case::plan::Case;
+use crate::env::HostEnv;
+use crate::outcome::CaseRun;
+use crate::pool::Pool;
+use crate::requires;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Cases whose id contains `filter` (all of them without one).
+pub fn select<'a>(cases: &'a [Case], filter: Option<&str>) -> Vec<&'a Case> {
+    cases
+        .iter()
+        .filter(|c| filter.is_none_or(|f| c.id.contains(f)))
+        .collect()
+}
+
+/// Where a case puts its files: its filesystem's scratch directory, or the default one.
+pub fn scratch_dir(case: &Case, host: &HostEnv) -> PathBuf {
+    case.fs
+        .as_deref()
+        .and_then(|fs| host.scratch_for(fs))
+        .unwrap_or(&host.default_scratch)
+        .to_path_buf()
+}
+
+/// Runs one case through the pool, or skips it with the reason. `force` runs it even when its
+/// requirements are unmet (libtest's `--ignored`).
+pub fn run_one(case: &Case, host: &HostEnv, pool: &Pool, force: bool) -> CaseRun {
+    if let Err(reason) = requires::check(case, host) {
+        if !force {
+            return CaseRun::skipped(case, reason);
+        }
+    }
+    pool.run(case, &scratch_dir(case, host))
+}
+
+/// Runs the cases on `jobs` threads; `progress` is called after each with (done, total, run).
+pub fn run_all(
+    cases: &[&Case],
+    host: &HostEnv,
+    exe: &Path,
+    jobs: usize,
+    progress: &(dyn Fn(usize, usize, &CaseRun) + Sync),
+) -> Vec<CaseRun> {
+    let pool = Pool::new(exe);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let run = run_one(case, host, &pool, false);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                progress(n, cases.len(), &run);
+                results.lock().expect("results lock")[i] = Some(run);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("results lock")
+        .into_iter()
+        .map(|r| r.expect("every case ran"))
+        .collect()
+}

@@ -1,0 +1,169 @@
+//! Touching memory that may fault, and coming back. A load or store runs as one `rep movsb` (a
+//! call as one `call`) at a known instruction; the SIGSEGV/SIGBUS handler recognises it, records
+//! signal, si_code and address, and resumes at a landing that returns "faulted". This is how the
+//! kernel's own exception tables recover user copies; no setjmp/longjmp is involved.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+compile_error!("mmcheck's fault probes are written for x86_64 Linux");
+
+std::arch::global_asm!(
+    ".text",
+    ".globl mmcheck_probe_copy",
+    ".type mmcheck_probe_copy,@function",
+    // rdi = destination, rsi = source, rdx = length. Returns 0, or 1 after a fault.
+    "mmcheck_probe_copy:",
+    "    mov rcx, rdx",
+    ".globl mmcheck_probe_copy_insn",
+    "mmcheck_probe_copy_insn:",
+    "    rep movsb",
+    "    xor eax, eax",
+    "    ret",
+    ".globl mmcheck_probe_call",
+    ".type mmcheck_probe_call,@function",
+    // rdi = code to call. Returns 0 when it returns, or 1 after a fault on fetching it.
+    "mmcheck_probe_call:",
+    "    call rdi",
+    "    xor eax, eax",
+    "    ret",
+    ".globl mmcheck_probe_landing",
+    "mmcheck_probe_landing:",
+    "    mov eax, 1",
+    "    ret",
+);
+
+extern "C" {
+    fn mmcheck_probe_copy(dst: *mut u8, src: *const u8, len: usize) -> u32;
+    fn mmcheck_probe_call(code: u64) -> u32;
+    static mmcheck_probe_copy_insn: u8;
+    static mmcheck_probe_landing: u8;
+}
+
+/// A caught fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fault {
+    pub signo: i32,
+    pub code: i32,
+    pub addr: u64,
+}
+
+static LAST_SIGNO: AtomicI32 = AtomicI32::new(0);
+static LAST_CODE: AtomicI32 = AtomicI32::new(0);
+static LAST_ADDR: AtomicU64 = AtomicU64::new(0);
+/// The target of the `jump` in progress, 0 when none.
+static CALL_TARGET: AtomicU64 = AtomicU64::new(0);
+/// Where the handler reports faults it cannot recover from.
+static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Exit status of a child whose harness code faulted; the Crash record says where.
+pub const CRASH_STATUS: i32 = 70;
+
+fn take_fault() -> Fault {
+    Fault {
+        signo: LAST_SIGNO.load(SeqCst),
+        code: LAST_CODE.load(SeqCst),
+        addr: LAST_ADDR.load(SeqCst),
+    }
+}
+
+/// Copies `len` bytes from `src` to `dst`; either may be an address under test.
+pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
+    // SAFETY: the copy is one `rep movsb` whose faults the handler turns into a return of 1;
+    // the caller owns whichever side is its own buffer, and the other side is the address under
+    // test, which may be anything: that is the point of the probe.
+    let faulted = unsafe { mmcheck_probe_copy(dst as *mut u8, src as *const u8, len) };
+    if faulted == 0 {
+        Ok(())
+    } else {
+        Err(take_fault())
+    }
+}
+
+/// Calls the code at `addr`.
+pub fn call(addr: u64) -> Result<(), Fault> {
+    CALL_TARGET.store(addr, SeqCst);
+    // SAFETY: the case stored a `ret` at `addr`; if fetching it faults, the handler pops the
+    // return address and resumes at the landing. Code that is not a `ret` is the case's problem
+    // and ends up as a Crash record, not as a return here.
+    let faulted = unsafe { mmcheck_probe_call(addr) };
+    CALL_TARGET.store(0, SeqCst);
+    if faulted == 0 {
+        Ok(())
+    } else {
+        Err(take_fault())
+    }
+}
+
+/// Installs the handler for SIGSEGV, SIGBUS, SIGILL and SIGFPE on an alternate stack.
+/// Unrecoverable faults are written as a Crash record to `crash_fd`.
+pub fn install(crash_fd: i32) {
+    CRASH_FD.store(crash_fd, SeqCst);
+    const ALT_SIZE: usize = 256 * 1024;
+    // SAFETY: a fresh anonymous mapping becomes the alternate signal stack; it is never freed
+    // while the process lives, and sigaltstack copies the descriptor.
+    unsafe {
+        let stack = libc::mmap(
+            std::ptr::null_mut(),
+            ALT_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if stack != libc::MAP_FAILED {
+            let ss = libc::stack_t {
+                ss_sp: stack,
+                ss_flags: 0,
+                ss_size: ALT_SIZE,
+            };
+            libc::sigaltstack(&ss, std::ptr::null_mut());
+        }
+    }
+    for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
+        // SAFETY: `on_fault` is async-signal-safe (atomics, write(2), _exit), and the sigaction
+        // struct is fully initialised before use.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fault as *const () as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+extern "C" fn on_fault(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler; we read
+    // and write the saved registers of the interrupted thread, which is what they are for.
+    unsafe {
+        let uc = ctx as *mut libc::ucontext_t;
+        let gregs = &mut (*uc).uc_mcontext.gregs;
+        let ip = gregs[libc::REG_RIP as usize] as u64;
+        let code = (*info).si_code;
+        let addr = (*info).si_addr() as u64;
+        let copy_insn = &raw const mmcheck_probe_copy_insn as u64;
+        let landing = &raw const mmcheck_probe_landing as u64;
+        let target = CALL_TARGET.load(SeqCst);
+        let in_copy = ip == copy_insn && (signo == libc::SIGSEGV || signo == libc::SIGBUS);
+        let in_call = target != 0 && ip == target && signo == libc::SIGSEGV;
+        if in_copy || in_call {
+            LAST_SIGNO.store(signo, SeqCst);
+            LAST_CODE.store(code, SeqCst);
+            LAST_ADDR.store(addr, SeqCst);
+            if in_call {
+                // Drop the return address that `call` pushed; the landing returns to our caller.
+                gregs[libc::REG_RSP as usize] += 8;
+            }
+            gregs[libc::REG_RIP as usize] = landing as i64;
+            return;
+        }
+        let mut buf = [0u8; 160];
+        let n = crate::wire::format_crash(&mut buf, signo, code, addr, ip);
+        let fd = CRASH_FD.load(SeqCst);
+        if fd >= 0 {
+            libc::write(fd, buf.as_ptr().cast(), n);
+        }
+        libc::_exit(CRASH_STATUS);
+    }
+}

@@ -1,0 +1,185 @@
+//! What the child tells the parent: one JSON line per step, written with a single `write(2)`.
+//! The signal handler writes `Crash` by hand (no allocation there), so its shape is fixed here too.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Record {
+    /// A step ran (or could not) and this is what happened.
+    Step { step: usize, obs: Obs },
+    /// The top-level list finished: the child is about to exit normally.
+    Done,
+    /// The child could not prepare the case (drop capabilities, set limits): the harness broke.
+    Broken { reason: String },
+    /// A fault outside any probe: the harness itself was hit. Written by the signal handler.
+    Crash {
+        signo: i32,
+        code: i32,
+        addr: u64,
+        ip: u64,
+    },
+}
+
+/// The observed outcome of one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Obs {
+    /// The call returned this value (an address, a count, 0), with what it observed.
+    Ok {
+        value: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        data: Option<Data>,
+    },
+    /// The call failed with this errno.
+    Err { errno: i32 },
+    /// A load, store or jump was stopped by a signal.
+    Fault { signo: i32, code: i32, addr: u64 },
+    /// The step did not run: an argument named a step that failed, or could not be evaluated.
+    NotRun { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Data {
+    Bytes(Vec<u8>),
+    Maps(Vec<MapsEntry>),
+    Stat {
+        size: u64,
+        blocks: u64,
+    },
+    Faults {
+        minflt: u64,
+        majflt: u64,
+    },
+    Resident(Vec<bool>),
+    /// `compare`: the first offset where mapping and file differ, if any.
+    Diff(Option<u64>),
+    /// `wait`: how the child ended.
+    Exited(i32),
+    Killed(i32),
+}
+
+/// A line of /proc/self/maps, clipped to the queried range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapsEntry {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub path: String,
+}
+
+impl Record {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).expect("records always serialize");
+        line.push(b'\n');
+        line
+    }
+}
+
+/// Splits a byte stream into records. A line that does not decode is reported as such, because
+/// a garbled stream means the harness broke.
+pub fn decode(stream: &[u8]) -> Vec<Result<Record, String>> {
+    stream
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_slice(l)
+                .map_err(|e| format!("undecodable record {:?}: {e}", String::from_utf8_lossy(l)))
+        })
+        .collect()
+}
+
+/// Formats a `Crash` record into `buf` without allocating, for use in a signal handler.
+/// Returns the length written.
+pub fn format_crash(buf: &mut [u8; 160], signo: i32, code: i32, addr: u64, ip: u64) -> usize {
+    let mut w = Cursor { buf, len: 0 };
+    w.put(b"{\"crash\":{\"signo\":");
+    w.int(signo as i64);
+    w.put(b",\"code\":");
+    w.int(code as i64);
+    w.put(b",\"addr\":");
+    w.uint(addr);
+    w.put(b",\"ip\":");
+    w.uint(ip);
+    w.put(b"}}\n");
+    w.len
+}
+
+struct Cursor<'a> {
+    buf: &'a mut [u8; 160],
+    len: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            if self.len < self.buf.len() {
+                self.buf[self.len] = *b;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn uint(&mut self, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        digits[..n].reverse();
+        self.put(&digits[..n]);
+    }
+
+    fn int(&mut self, v: i64) {
+        if v < 0 {
+            self.put(b"-");
+        }
+        self.uint(v.unsigned_abs());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_records_decode() {
+        let mut buf = [0u8; 160];
+        let n = format_crash(&mut buf, 11, -6, u64::MAX, 0x7fff_0000_1234);
+        let records = decode(&buf[..n]);
+        assert_eq!(
+            records,
+            [Ok(Record::Crash {
+                signo: 11,
+                code: -6,
+                addr: u64::MAX,
+                ip: 0x7fff_0000_1234
+            })]
+        );
+    }
+
+    #[test]
+    fn steps_round_trip() {
+        let r = Record::Step {
+            step: 3,
+            obs: Obs::Ok {
+                value: 7,
+                data: Some(Data::Bytes(b"hi".to_vec())),
+            },
+        };
+        let mut stream = r.encode();
+        stream.extend(Record::Done.encode());
+        stream.extend(b"garbage\n");
+        let out = decode(&stream);
+        assert_eq!(out[0], Ok(r));
+        assert_eq!(out[1], Ok(Record::Done));
+        assert!(out[2].is_err());
+    }
+}

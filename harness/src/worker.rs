@@ -1,0 +1,197 @@
+//! The single-threaded worker process (`mmcheck __worker`): reads one request per line, forks
+//! one child per case in its own process group, supervises it against the deadline, and answers
+//! with the verdict. Test threads never fork; workers do.
+
+use crate::case::load;
+use crate::case::plan::Case;
+use crate::child::{self, Setup};
+use crate::outcome::{self, CaseRun, Seen};
+use crate::sys::{self, Forked};
+use crate::wire;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// One case to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub file: PathBuf,
+    /// The case id of the file (without a filesystem suffix).
+    pub file_id: String,
+    /// The case id to run (with its filesystem suffix, if any).
+    pub id: String,
+    /// Directory in which the case gets its own scratch directory.
+    pub scratch: PathBuf,
+}
+
+/// Serves requests from stdin until it closes or the worker is interrupted.
+pub fn serve() -> i32 {
+    sys::catch_interrupts();
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let run = match serde_json::from_str::<Request>(&line) {
+            Ok(req) => match run_request(&req) {
+                Some(run) => run,
+                None => return 130,
+            },
+            Err(e) => {
+                eprintln!("mmcheck worker: bad request {line:?}: {e}");
+                return 2;
+            }
+        };
+        let mut out = serde_json::to_vec(&run).expect("verdicts serialize");
+        out.push(b'\n');
+        if stdout.write_all(&out).and_then(|_| stdout.flush()).is_err() {
+            break;
+        }
+        if sys::interrupted() {
+            return 130;
+        }
+    }
+    0
+}
+
+/// Loads the one case a request names.
+pub fn load_case(file: &std::path::Path, file_id: &str, id: &str) -> Result<Case, String> {
+    let cases = load::load_one(file, file_id).map_err(|d| {
+        d.iter()
+            .map(|d| format!("{}:{}: {}", d.file.display(), d.line, d.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    cases
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| format!("{} has no case `{id}`", file.display()))
+}
+
+/// Runs one case; `None` when the worker was interrupted (the child is already gone then).
+fn run_request(req: &Request) -> Option<CaseRun> {
+    let case = match load_case(&req.file, &req.file_id, &req.id) {
+        Ok(c) => c,
+        Err(e) => {
+            return Some(CaseRun {
+                id: req.id.clone(),
+                status: outcome::Status::Broken,
+                reason: format!("the worker could not load the case: {e}"),
+                steps: Vec::new(),
+                fs: None,
+                millis: 0,
+            })
+        }
+    };
+    run_case(&case, &req.scratch)
+}
+
+/// Forks the case's child and supervises it. The scratch directory is removed when this returns,
+/// whatever happened to the child.
+pub fn run_case(case: &Case, scratch_root: &std::path::Path) -> Option<CaseRun> {
+    let dir = match tempfile::Builder::new()
+        .prefix("mmcheck-")
+        .tempdir_in(scratch_root)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            return Some(CaseRun::broken(
+                case,
+                format!(
+                    "cannot make a scratch directory in {}: {e}",
+                    scratch_root.display()
+                ),
+            ))
+        }
+    };
+    let (read_fd, write_fd) = match sys::pipe_cloexec() {
+        Ok(p) => p,
+        Err(e) => {
+            return Some(CaseRun::broken(
+                case,
+                format!("cannot make the record pipe: errno {e}"),
+            ))
+        }
+    };
+    let start = Instant::now();
+    let pid = match sys::fork() {
+        Err(e) => {
+            sys::close(read_fd);
+            sys::close(write_fd);
+            return Some(CaseRun::broken(
+                case,
+                format!("fork failed: {}", crate::names::errno_name(e)),
+            ));
+        }
+        Ok(Forked::Child) => {
+            sys::set_own_group(0);
+            sys::close(read_fd);
+            let setup = Setup {
+                record_fd: write_fd,
+                scratch: dir.path().to_path_buf(),
+            };
+            child::main(case, &setup)
+        }
+        Ok(Forked::Parent(pid)) => pid,
+    };
+    sys::set_own_group(pid);
+    sys::close(write_fd);
+
+    let deadline = start + case.timeout;
+    let mut stream = Vec::new();
+    let mut timed_out = false;
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if sys::interrupted() {
+            sys::kill_group(pid);
+            let _ = sys::wait(pid, true);
+            sys::close(read_fd);
+            return None;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            timed_out = true;
+            break;
+        }
+        let wait_ms = (deadline - now).min(Duration::from_millis(100)).as_millis() as i32;
+        if !sys::poll_in(read_fd, wait_ms.max(1)) {
+            continue;
+        }
+        match sys::read_into(read_fd, &mut buf, None) {
+            Ok(0) => break,
+            Ok(n) => stream.extend_from_slice(&buf[..n as usize]),
+            Err(libc::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    sys::close(read_fd);
+
+    // The stream ended (or time ran out); give the child until the deadline to exit, then kill
+    // its whole group, which also takes any grandchild a `fork` step left behind.
+    let mut ended = None;
+    while !timed_out {
+        match sys::wait(pid, false) {
+            Ok(Some(e)) => {
+                ended = Some(e);
+                break;
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => timed_out = true,
+            Err(_) => break,
+        }
+    }
+    sys::kill_group(pid);
+    if ended.is_none() {
+        ended = sys::wait(pid, true).ok().flatten();
+    }
+    let stderr = std::fs::read_to_string(dir.path().join(".child-stderr")).unwrap_or_default();
+    let seen = Seen {
+        records: wire::decode(&stream),
+        ended: if timed_out { None } else { ended },
+        timed_out,
+        stderr,
+        millis: start.elapsed().as_millis() as u64,
+    };
+    let host_kernel = crate::version::parse_release(&sys::uname().0);
+    Some(outcome::classify(case, seen, host_kernel, sys::page_size()))
+}
