@@ -502,3 +502,248 @@ fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Env) -> O
         Err(e) => Some(format!("the contract cannot be evaluated: {e}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::load;
+    use crate::wire::MapsEntry;
+
+    const PAGE: u64 = 4096;
+    const M: u64 = 0x7f00_0000_0000;
+
+    fn case() -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            r#"
+summary = "s"
+symbols = ["mprotect"]
+refs = ["mprotect(2)"]
+
+[[step]]
+id = "f"
+call = "file"
+args = { size = "PAGE" }
+
+[[step]]
+id = "m"
+call = "mmap"
+args = { len = "2*PAGE", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
+
+[[step]]
+call = "store"
+args = { addr = "$m+PAGE", byte = 1 }
+expect = { signal = "SIGSEGV", si-code = "SEGV_ACCERR", addr = "$m+PAGE" }
+
+[[step]]
+call = "maps"
+args = { addr = "$m", len = "2*PAGE" }
+expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
+"#,
+        )
+        .unwrap();
+        load::load_one(&file, "t").unwrap().remove(0)
+    }
+
+    fn step(step: usize, obs: Obs) -> Result<Record, String> {
+        Ok(Record::Step { step, obs })
+    }
+
+    fn ok(value: u64) -> Obs {
+        Obs::Ok { value, data: None }
+    }
+
+    fn good() -> Vec<Result<Record, String>> {
+        vec![
+            step(0, ok(3)),
+            step(1, ok(M)),
+            step(
+                2,
+                Obs::Fault {
+                    signo: 11,
+                    code: 2,
+                    addr: M + PAGE,
+                },
+            ),
+            step(
+                3,
+                Obs::Ok {
+                    value: 0,
+                    data: Some(Data::Maps(vec![MapsEntry {
+                        start: M,
+                        end: M + 2 * PAGE,
+                        perms: "r--p".into(),
+                        offset: 0,
+                        path: String::new(),
+                    }])),
+                },
+            ),
+            Ok(Record::Done),
+        ]
+    }
+
+    fn run(records: Vec<Result<Record, String>>, ended: Option<Ended>, timed_out: bool) -> CaseRun {
+        let seen = Seen {
+            records,
+            ended,
+            timed_out,
+            stderr: String::new(),
+            millis: 1,
+        };
+        classify(&case(), seen, Some((6, 18, 0)), PAGE)
+    }
+
+    #[test]
+    fn all_contracts_met_is_a_pass() {
+        let r = run(good(), Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Pass, "{}", r.reason);
+        assert_eq!(r.steps[2].observed, "SIGSEGV SEGV_ACCERR at $m+PAGE");
+        assert_eq!(r.steps[1].observed, "= $m");
+    }
+
+    #[test]
+    fn a_fault_elsewhere_is_a_deviation() {
+        let mut records = good();
+        records[2] = step(
+            2,
+            Obs::Fault {
+                signo: 11,
+                code: 2,
+                addr: M + PAGE + 8,
+            },
+        );
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.reason
+                .contains("expected the fault at $m+PAGE, observed it at $m+PAGE+8"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn an_ignored_mprotect_is_a_deviation() {
+        let mut records = good();
+        records[2] = step(2, ok(0));
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.reason.starts_with("step 3 (store, line 17)"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn wrong_maps_is_a_deviation() {
+        let mut records = good();
+        records[3] = step(
+            3,
+            Obs::Ok {
+                value: 0,
+                data: Some(Data::Maps(vec![])),
+            },
+        );
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.reason.contains("observed [no mapping]"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_failed_setup_step_is_broken() {
+        let mut records = good();
+        records[0] = step(0, Obs::Err { errno: 28 });
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Broken);
+        assert!(r.reason.contains("ENOSPC"), "{}", r.reason);
+    }
+
+    #[test]
+    fn steps_skipped_after_a_deviation_stay_a_deviation() {
+        let records = vec![
+            step(0, ok(3)),
+            step(1, Obs::Err { errno: 12 }),
+            step(
+                2,
+                Obs::NotRun {
+                    reason: "`$m` is unavailable".into(),
+                },
+            ),
+            step(
+                3,
+                Obs::NotRun {
+                    reason: "`$m` is unavailable".into(),
+                },
+            ),
+            Ok(Record::Done),
+        ];
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.reason.contains("step 2 (mmap"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_crash_outside_probes_is_broken() {
+        let mut records = good();
+        records.truncate(2);
+        records.push(Ok(Record::Crash {
+            signo: 11,
+            code: 1,
+            addr: 8,
+            ip: 0x5555_0000,
+        }));
+        let r = run(records, Some(Ended::Exited(70)), false);
+        assert_eq!(r.status, Status::Broken);
+        assert!(
+            r.reason.contains("SIGSEGV SEGV_MAPERR outside any probe"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_hang_in_a_kernel_call_is_a_deviation_and_elsewhere_broken() {
+        let mut records = good();
+        records.truncate(2);
+        let r = run(records, None, true);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.reason.contains("step 3 (store, line 17) did not finish"),
+            "{}",
+            r.reason
+        );
+        let r = run(vec![], None, true);
+        assert_eq!(
+            r.status,
+            Status::Broken,
+            "a hang in `file` is the harness's"
+        );
+    }
+
+    #[test]
+    fn dying_without_done_is_broken() {
+        let mut records = good();
+        records.pop();
+        let r = run(records.clone(), Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Broken);
+        records.truncate(3);
+        let r = run(records, Some(Ended::Killed(9)), false);
+        assert_eq!(r.status, Status::Broken);
+        assert!(
+            r.reason.contains("killed by SIGKILL during step 4 (maps"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn garbled_streams_are_broken() {
+        let mut records = good();
+        records.insert(1, Err("undecodable record".into()));
+        let r = run(records, Some(Ended::Exited(0)), false);
+        assert_eq!(r.status, Status::Broken);
+    }
+}

@@ -52,6 +52,8 @@ pub fn address(addr: u64, env: &Env) -> String {
                 format!("${name}{sign}{}", offset(delta, page))
             }
         }
+        // Small values are counts and descriptors, not addresses (nothing maps below 64 KiB).
+        None if addr < 0x10000 => addr.to_string(),
         None => format!("{addr:#x}"),
     }
 }
