@@ -37,6 +37,7 @@ impl Pool {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start the worker {}: {e}", self.exe.display()))?;
+        crate::sys::register_worker(child.id() as i32);
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         Ok(Worker {
@@ -65,6 +66,7 @@ impl Pool {
                 run
             }
             Err(e) => {
+                crate::sys::unregister_worker(worker.child.id() as i32);
                 let _ = worker.child.kill();
                 let status = worker
                     .child
@@ -103,6 +105,7 @@ impl Drop for Pool {
         {
             drop(w.stdin);
             let _ = w.child.wait();
+            crate::sys::unregister_worker(w.child.id() as i32);
         }
     }
 }

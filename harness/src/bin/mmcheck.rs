@@ -162,8 +162,16 @@ fn run(
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let start = std::time::Instant::now();
+    mmcheck::sys::catch_interrupts();
     let runs = runner::run_all(&selected, &host, &exe, jobs, &|_, _, _| {});
     let seconds = start.elapsed().as_secs_f64();
+    if mmcheck::sys::interrupted() {
+        render::error(
+            &mut std::io::stderr(),
+            "interrupted; the running cases were stopped and their scratch files removed",
+        );
+        return ExitCode::from(130);
+    }
     let mut out = std::io::stdout().lock();
     match format {
         Format::Table => {

@@ -284,11 +284,53 @@ pub fn poll_in(fd: i32, timeout_ms: i32) -> bool {
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-extern "C" fn on_interrupt(_: i32) {
+/// Worker processes an interrupted runner passes its signal on to (0 = free slot).
+static WORKERS: [std::sync::atomic::AtomicI32; 64] =
+    [const { std::sync::atomic::AtomicI32::new(0) }; 64];
+
+extern "C" fn on_interrupt(sig: i32) {
     INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in &WORKERS {
+        let pid = w.load(std::sync::atomic::Ordering::SeqCst);
+        if pid > 0 {
+            // SAFETY: kill is async-signal-safe and has no memory-safety effect.
+            unsafe {
+                libc::kill(pid, sig);
+            }
+        }
+    }
 }
 
-/// Turns SIGINT, SIGTERM and SIGHUP into a flag, so that a worker can clean up before it exits.
+/// Remembers a worker, so that an interrupt of the runner reaches it even when the signal was
+/// sent to the runner alone (`kill PID`, a CI timeout) rather than to the terminal's group.
+pub fn register_worker(pid: i32) {
+    for w in &WORKERS {
+        if w.compare_exchange(
+            0,
+            pid,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        )
+        .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+pub fn unregister_worker(pid: i32) {
+    for w in &WORKERS {
+        let _ = w.compare_exchange(
+            pid,
+            0,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+}
+
+/// Turns SIGINT, SIGTERM and SIGHUP into a flag (passed on to registered workers), so that a
+/// process can clean up before it exits.
 pub fn catch_interrupts() {
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: the handler only stores to an atomic. No SA_RESTART: blocking calls return
