@@ -5,6 +5,7 @@
 use crate::case::expr::{EvalError, Scope};
 use crate::case::plan::{ArgValue, Case, Step};
 use crate::case::vocab::Call;
+use crate::mutant;
 use crate::sys::{self, nr, probe, Forked};
 use crate::wire::{Data, MapsEntry, Obs, Record};
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ const MAX_BUFFER: u64 = 64 << 20;
 pub struct Setup {
     pub record_fd: i32,
     pub scratch: PathBuf,
+    /// A mutant kernel to pretend to be (see `mutant.rs`).
+    pub mutate: Option<String>,
 }
 
 struct State<'a> {
@@ -144,7 +147,12 @@ fn run_list(state: &mut State, list: usize, from: usize) {
     for &index in &case.plan.lists[list][from..] {
         let step = &case.plan.steps[index];
         let obs = match values(step, state) {
-            Ok(v) => run_step(state, step, &v),
+            Ok(v) => match state.setup.mutate.as_deref().and_then(|m| {
+                mutant::ignored_result(m, step.call, step.spec.name, v.get("addr"), v.get("flags"))
+            }) {
+                Some(pretended) => ok(pretended),
+                None => run_step(state, step, &v),
+            },
             Err(reason) => Obs::NotRun { reason },
         };
         if let (Some(slot), Obs::Ok { value, .. }) = (step.slot, &obs) {
@@ -571,6 +579,10 @@ fn exec(state: &State, step: &Step) -> Obs {
         state.setup.scratch.to_string_lossy().into_owned(),
         slots.join(","),
     ];
+    let mut args = args;
+    if let Some(m) = &state.setup.mutate {
+        args.push(format!("--mutate={m}"));
+    }
     // The record pipe must survive the exec; it is the only way the new image can report.
     sys::set_cloexec(state.setup.record_fd, false);
     let errno = sys::exec("/proc/self/exe", &args);

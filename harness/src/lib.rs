@@ -4,6 +4,7 @@
 pub mod case;
 pub mod child;
 pub mod env;
+pub mod mutant;
 pub mod names;
 pub mod outcome;
 pub mod pool;

@@ -48,12 +48,13 @@ impl Pool {
     }
 
     /// Runs one case in some worker. A worker that dies is replaced, and the case is broken.
-    pub fn run(&self, case: &Case, scratch: &Path) -> CaseRun {
+    pub fn run(&self, case: &Case, scratch: &Path, mutate: Option<&str>) -> CaseRun {
         let req = Request {
             file: case.path.clone(),
             file_id: case.file_id.clone(),
             id: case.id.clone(),
             scratch: scratch.to_path_buf(),
+            mutate: mutate.map(str::to_string),
         };
         let taken = self.idle.lock().expect("pool lock").pop();
         let mut worker = match taken.map(Ok).unwrap_or_else(|| self.spawn()) {

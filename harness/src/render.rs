@@ -321,6 +321,77 @@ pub fn failure(run: &CaseRun, case: &Case) -> String {
     s
 }
 
+/// How a case fared against one mutant kernel.
+pub struct MutantVerdict {
+    pub id: String,
+    pub mutant: String,
+    pub status: Status,
+    /// The case's reason for surviving, when it gives one.
+    pub accepted: Option<String>,
+    pub reason: String,
+}
+
+impl MutantVerdict {
+    pub fn of(case: &Case, mutant: &str, run: &CaseRun) -> MutantVerdict {
+        MutantVerdict {
+            id: case.id.clone(),
+            mutant: mutant.to_string(),
+            status: run.status,
+            accepted: crate::mutant::accepted_survivor(case, mutant).map(str::to_string),
+            reason: run.reason.clone(),
+        }
+    }
+
+    /// The case passed although the kernel ignored a call it claims to verify.
+    pub fn is_unexplained_survivor(&self) -> bool {
+        self.status == Status::Pass && self.accepted.is_none()
+    }
+
+    /// One line: what the mutant did to the case.
+    pub fn describe(&self) -> String {
+        match (self.status, &self.accepted) {
+            (Status::Pass, None) => format!(
+                "SURVIVED: `{}` passes even when the kernel ignores {}",
+                self.id, self.mutant
+            ),
+            (Status::Pass, Some(why)) => format!("survived, as the case explains: {why}"),
+            (Status::Skip, _) => format!("skipped: {}", self.reason),
+            (_, _) => format!("caught: {}", clip(&self.reason, 100)),
+        }
+    }
+}
+
+/// The mutants table and its summary line.
+pub fn mutants(out: &mut dyn Write, verdicts: &[MutantVerdict]) {
+    let id_w = verdicts
+        .iter()
+        .map(|v| v.id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(out, "{:id_w$}  {:18}  result", "case", "kernel ignores");
+    for v in verdicts {
+        let _ = writeln!(out, "{:id_w$}  {:18}  {}", v.id, v.mutant, v.describe());
+    }
+    let survived = verdicts
+        .iter()
+        .filter(|v| v.is_unexplained_survivor())
+        .count();
+    let caught = verdicts
+        .iter()
+        .filter(|v| matches!(v.status, Status::Fail | Status::Broken))
+        .count();
+    let _ = writeln!(
+        out,
+        "{caught} mutants caught, {survived} survived, {} explained, {} skipped",
+        verdicts
+            .iter()
+            .filter(|v| v.status == Status::Pass && v.accepted.is_some())
+            .count(),
+        verdicts.iter().filter(|v| v.status == Status::Skip).count()
+    );
+}
+
 /// A plain error line for the command line.
 pub fn error(out: &mut dyn Write, message: &str) {
     let _ = writeln!(out, "error: {message}");

@@ -29,19 +29,25 @@ pub fn scratch_dir(case: &Case, host: &HostEnv) -> PathBuf {
 
 /// Runs one case through the pool, or skips it with the reason. `force` runs it even when its
 /// requirements are unmet (libtest's `--ignored`).
-pub fn run_one(case: &Case, host: &HostEnv, pool: &Pool, force: bool) -> CaseRun {
+pub fn run_one(
+    case: &Case,
+    host: &HostEnv,
+    pool: &Pool,
+    force: bool,
+    mutate: Option<&str>,
+) -> CaseRun {
     if let Err(reason) = requires::check(case, host) {
         if !force {
             return CaseRun::skipped(case, reason);
         }
     }
-    pool.run(case, &scratch_dir(case, host))
+    pool.run(case, &scratch_dir(case, host), mutate)
 }
 
-/// Runs the cases on `jobs` threads; `progress` is called after each with (done, total, run).
+/// Runs the cases (each against the real kernel, or a mutant) on `jobs` threads; `progress` is called after each with (done, total, run).
 /// After an interrupt no further case starts, and only the finished ones are returned.
 pub fn run_all(
-    cases: &[&Case],
+    cases: &[(&Case, Option<&str>)],
     host: &HostEnv,
     exe: &Path,
     jobs: usize,
@@ -58,8 +64,10 @@ pub fn run_all(
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(case) = cases.get(i) else { break };
-                let run = run_one(case, host, &pool, false);
+                let Some((case, mutate)) = cases.get(i) else {
+                    break;
+                };
+                let run = run_one(case, host, &pool, false, *mutate);
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 progress(n, cases.len(), &run);
                 results.lock().expect("results lock")[i] = Some(run);

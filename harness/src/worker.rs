@@ -23,6 +23,9 @@ pub struct Request {
     pub id: String,
     /// Directory in which the case gets its own scratch directory.
     pub scratch: PathBuf,
+    /// Run against this mutant kernel instead of the real one.
+    #[serde(default)]
+    pub mutate: Option<String>,
 }
 
 /// Serves requests from stdin until it closes or the worker is interrupted.
@@ -83,12 +86,16 @@ fn run_request(req: &Request) -> Option<CaseRun> {
             })
         }
     };
-    run_case(&case, &req.scratch)
+    run_case(&case, &req.scratch, req.mutate.clone())
 }
 
 /// Forks the case's child and supervises it. The scratch directory is removed when this returns,
 /// whatever happened to the child.
-pub fn run_case(case: &Case, scratch_root: &std::path::Path) -> Option<CaseRun> {
+pub fn run_case(
+    case: &Case,
+    scratch_root: &std::path::Path,
+    mutate: Option<String>,
+) -> Option<CaseRun> {
     let dir = match tempfile::Builder::new()
         .prefix("mmcheck-")
         .tempdir_in(scratch_root)
@@ -129,6 +136,7 @@ pub fn run_case(case: &Case, scratch_root: &std::path::Path) -> Option<CaseRun> 
             let setup = Setup {
                 record_fd: write_fd,
                 scratch: dir.path().to_path_buf(),
+                mutate,
             };
             child::main(case, &setup)
         }

@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use mmcheck::case::load;
 use mmcheck::env::HostEnv;
-use mmcheck::{child, render, runner, worker};
+use mmcheck::{child, mutant, render, runner, worker};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +36,15 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
+    /// Run each case against mutant kernels that ignore one call it names in `symbols`; a case
+    /// that still passes does not observe that call's effect.
+    Mutants {
+        filter: Option<String>,
+        #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=256))]
+        jobs: Option<u16>,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
     /// List the cases with their rules, without running them.
     List {
         filter: Option<String>,
@@ -54,6 +63,8 @@ enum Command {
         record_fd: i32,
         scratch: PathBuf,
         slots: String,
+        #[arg(long)]
+        mutate: Option<String>,
     },
 }
 
@@ -74,8 +85,14 @@ fn main() -> ExitCode {
             record_fd,
             scratch,
             slots,
-        } => resume(file, &file_id, step, record_fd, scratch, &slots),
+            mutate,
+        } => resume(file, &file_id, step, record_fd, scratch, &slots, mutate),
         Command::List { filter, cases } => list(filter, cases),
+        Command::Mutants {
+            filter,
+            jobs,
+            cases,
+        } => mutants(filter, jobs, cases),
         Command::Run {
             filter,
             format,
@@ -163,7 +180,8 @@ fn run(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let start = std::time::Instant::now();
     mmcheck::sys::catch_interrupts();
-    let runs = runner::run_all(&selected, &host, &exe, jobs, &|_, _, _| {});
+    let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
+    let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
     let seconds = start.elapsed().as_secs_f64();
     if mmcheck::sys::interrupted() {
         render::error(
@@ -188,6 +206,43 @@ fn run(
     }
 }
 
+fn mutants(filter: Option<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> ExitCode {
+    let cases = match load_or_report(&cases_dir(cases)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let selected = runner::select(&cases, filter.as_deref());
+    let work: Vec<_> = selected
+        .iter()
+        .flat_map(|c| {
+            mutant::applicable(c)
+                .into_iter()
+                .map(move |m| (*c, Some(m)))
+        })
+        .collect();
+    let host = HostEnv::detect();
+    let exe = std::env::current_exe().expect("the running executable has a path");
+    let jobs = jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    mmcheck::sys::catch_interrupts();
+    let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
+    if mmcheck::sys::interrupted() {
+        return ExitCode::from(130);
+    }
+    let verdicts: Vec<render::MutantVerdict> = work
+        .iter()
+        .zip(&runs)
+        .map(|((case, m), run)| render::MutantVerdict::of(case, m.unwrap_or_default(), run))
+        .collect();
+    render::mutants(&mut std::io::stdout().lock(), &verdicts);
+    if verdicts.iter().any(|v| v.is_unexplained_survivor()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn resume(
     file: PathBuf,
     file_id: &str,
@@ -195,6 +250,7 @@ fn resume(
     record_fd: i32,
     scratch: PathBuf,
     slots: &str,
+    mutate: Option<String>,
 ) -> ExitCode {
     let case = match load::load_one(&file, file_id) {
         Ok(cases) => cases.into_iter().next(),
@@ -209,6 +265,10 @@ fn resume(
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<u64>().ok())
         .collect();
-    let setup = child::Setup { record_fd, scratch };
+    let setup = child::Setup {
+        record_fd,
+        scratch,
+        mutate,
+    };
     child::resume(&case, &setup, step, slots)
 }

@@ -228,6 +228,26 @@ impl<'a> Loader<'a> {
             );
         }
         self.list(f.steps.get_ref(), 0, "", &mut plan, &mut names);
+        let mut survives = Vec::new();
+        for (mutant, why) in &f.survives {
+            let field = format!("survives.{}", mutant.get_ref());
+            if !crate::mutant::MUTANTS.contains(&mutant.get_ref().as_str()) {
+                let near = names::nearest(mutant.get_ref(), crate::mutant::MUTANTS.iter().copied());
+                self.error(
+                    mutant.span(),
+                    &field,
+                    unknown("mutant", mutant.get_ref(), &near),
+                );
+            } else if why.get_ref().trim().is_empty() {
+                self.error(
+                    why.span(),
+                    &field,
+                    "say why the case cannot tell this call from a no-op".into(),
+                );
+            } else {
+                survives.push((mutant.get_ref().clone(), why.get_ref().clone()));
+            }
+        }
         let case = Case {
             id: id.to_string(),
             path: self.file.to_path_buf(),
@@ -249,6 +269,7 @@ impl<'a> Loader<'a> {
             requires,
             fs: None,
             timeout: Duration::from_secs(timeout),
+            survives,
             plan,
         };
         Some((case, fs))

@@ -23,6 +23,8 @@ pub struct Case {
     /// The filesystem this variant runs on, if the case depends on one.
     pub fs: Option<String>,
     pub timeout: Duration,
+    /// Mutant kernels the case may survive, with the reason (see `mutant.rs`).
+    pub survives: Vec<(String, String)>,
     pub plan: Plan,
 }
 

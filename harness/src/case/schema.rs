@@ -23,6 +23,9 @@ pub struct CaseFile {
     /// Free text: history, kernel commits, where the kernel and the man page disagree.
     #[serde(default)]
     pub note: Option<String>,
+    /// Mutant kernels this case may survive, each with the reason: `{ munmap = "..." }`.
+    #[serde(default)]
+    pub survives: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(rename = "step")]
     pub steps: Spanned<Vec<StepSpec>>,
 }
