@@ -47,6 +47,9 @@ pub struct StepRun {
     /// The raw observation, for tools; `None` when the step left no record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obs: Option<Obs>,
+    /// Whether the case wrote this contract (rather than the default).
+    #[serde(default)]
+    pub explicit: bool,
     /// `None` when it matched the contract, else what differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<String>,
@@ -86,7 +89,7 @@ impl CaseRun {
                     .iter()
                     .find(|s| s.expected.starts_with("errno") || s.expected.starts_with("signal"))
             })
-            .or_else(|| self.steps.iter().rev().find(|s| s.expected != "ok"))
+            .or_else(|| self.steps.iter().rev().find(|s| s.explicit))
             .or_else(|| self.steps.last())
     }
 }
@@ -241,6 +244,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     call: s.spec.name.to_string(),
                     line: s.line,
                     expected: contract.text.clone(),
+                    explicit: contract.explicit,
                     observed,
                     obs: Some(obs.clone()),
                     mismatch,
@@ -316,6 +320,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     call: s.spec.name.to_string(),
                     line: s.line,
                     expected: s.contract(kernel).text.clone(),
+                    explicit: s.contract(kernel).explicit,
                     observed: "(no record)".into(),
                     obs: None,
                     mismatch: None,

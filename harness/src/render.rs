@@ -143,7 +143,7 @@ pub fn obs(o: &Obs, env: &Env) -> String {
 pub fn contract(e: &Expectation) -> String {
     match &e.outcome {
         Outcome::Success(None) if e.checks.is_empty() => "ok".into(),
-        Outcome::Exit(0) if e.checks.is_empty() && e.text == "exit 0" => "exit 0".into(),
+        Outcome::Exit(0) if !e.explicit => "exit 0".into(),
         _ => e.text.replace('"', ""),
     }
 }

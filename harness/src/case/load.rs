@@ -678,6 +678,7 @@ impl<'a> Loader<'a> {
                     Outcome::Success(None)
                 },
                 checks: Vec::new(),
+                explicit: false,
                 text: if call.call == Call::Wait {
                     "exit 0"
                 } else {
@@ -990,6 +991,7 @@ impl<'a> Loader<'a> {
             outcome,
             checks,
             text: contract_text(&self.text[spanned.span()]),
+            explicit: true,
         })
     }
 

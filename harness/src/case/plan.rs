@@ -110,6 +110,8 @@ pub struct Expectation {
     pub checks: Vec<Check>,
     /// Source text of the contract, for messages: `errno = EINVAL`.
     pub text: String,
+    /// Written in the case, rather than the default ("ok", or "exit 0" for a wait).
+    pub explicit: bool,
 }
 
 #[derive(Debug, Clone)]
