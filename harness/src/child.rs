@@ -259,7 +259,7 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 0,
             ],
         ),
-        Pipe => match sys::pipe() {
+        Pipe => match sys::pipe(false) {
             Ok((r, w)) => ok(if step.text("end") == Some("write") {
                 w
             } else {
@@ -517,7 +517,7 @@ fn compare(v: &Values) -> Obs {
 }
 
 fn fork(state: &mut State, step: &Step) -> Obs {
-    let (release_r, release_w) = match sys::pipe_cloexec() {
+    let (release_r, release_w) = match sys::pipe(true) {
         Ok(p) => p,
         Err(errno) => return Obs::Err { errno },
     };

@@ -460,7 +460,7 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
             (!same).then(|| {
                 let want: Vec<String> = expected
                     .iter()
-                    .map(|(s, e, p, _)| render::maps_line(*s, *e, p, env))
+                    .map(|(s, e, p, o)| render::maps_line(*s, *e, p, *o, env))
                     .collect();
                 format!(
                     "expected maps [{}], observed [{}]",

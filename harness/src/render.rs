@@ -58,9 +58,16 @@ pub fn address(addr: u64, env: &Env) -> String {
     }
 }
 
-/// `PAGE`, `3*PAGE`, `PAGE+5`, `17`.
+/// `PAGE`, `3*PAGE`, `PAGE+5`, `17`, and near the end of a page `2*PAGE-1`.
 fn offset(delta: u64, page: u64) -> String {
     let (pages, rest) = (delta / page, delta % page);
+    if rest >= page - 64 {
+        let below = page - rest;
+        return match pages + 1 {
+            1 => format!("PAGE-{below}"),
+            n => format!("{n}*PAGE-{below}"),
+        };
+    }
     let pages = match pages {
         0 => String::new(),
         1 => "PAGE".into(),
@@ -97,8 +104,18 @@ pub fn bytes(b: &[u8]) -> String {
     format!("hex {}{more}", shown.join(" "))
 }
 
-pub fn maps_line(start: u64, end: u64, perms: &str, env: &Env) -> String {
-    format!("[{}, {}) {perms}", address(start, env), address(end, env))
+/// `[$m, $m+PAGE) r--s`, with the file offset when there is one to speak of.
+pub fn maps_line(start: u64, end: u64, perms: &str, file_offset: Option<u64>, env: &Env) -> String {
+    let at = match file_offset {
+        Some(0) => " at offset 0".to_string(),
+        Some(o) => format!(" at offset {}", offset(o, env.page_size())),
+        None => String::new(),
+    };
+    format!(
+        "[{}, {}) {perms}{at}",
+        address(start, env),
+        address(end, env)
+    )
 }
 
 pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
@@ -107,7 +124,16 @@ pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
     }
     entries
         .iter()
-        .map(|m| maps_line(m.start, m.end, &m.perms, env))
+        // Anonymous lines carry a meaningless offset; file lines name their file by path.
+        .map(|m| {
+            maps_line(
+                m.start,
+                m.end,
+                &m.perms,
+                m.path.starts_with('/').then_some(m.offset),
+                env,
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -407,6 +433,8 @@ mod tests {
         assert_eq!(offset(3 * 4096, 4096), "3*PAGE");
         assert_eq!(offset(4096 + 5, 4096), "PAGE+5");
         assert_eq!(offset(17, 4096), "17");
+        assert_eq!(offset(4095, 4096), "PAGE-1");
+        assert_eq!(offset(2 * 4096 - 8, 4096), "2*PAGE-8");
     }
 
     #[test]

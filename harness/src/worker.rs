@@ -10,6 +10,7 @@ use crate::sys::{self, Forked};
 use crate::wire;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
+use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -102,39 +103,32 @@ pub fn run_case(
     {
         Ok(d) => d,
         Err(e) => {
-            return Some(CaseRun::broken(
-                case,
-                format!(
-                    "cannot make a scratch directory in {}: {e}",
-                    scratch_root.display()
-                ),
-            ))
+            let why = format!(
+                "cannot make a scratch directory in {}: {e}",
+                scratch_root.display()
+            );
+            return Some(CaseRun::broken(case, why));
         }
     };
-    let (read_fd, write_fd) = match sys::pipe_cloexec() {
+    let (read_end, write_end) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,
         Err(e) => {
-            return Some(CaseRun::broken(
-                case,
-                format!("cannot make the record pipe: errno {e}"),
-            ))
+            let why = format!("cannot make the record pipe: {}", e.desc());
+            return Some(CaseRun::broken(case, why));
         }
     };
     let start = Instant::now();
     let pid = match sys::fork() {
         Err(e) => {
-            sys::close(read_fd);
-            sys::close(write_fd);
-            return Some(CaseRun::broken(
-                case,
-                format!("fork failed: {}", crate::names::errno_name(e)),
-            ));
+            let why = format!("fork failed: {}", crate::names::errno_name(e));
+            return Some(CaseRun::broken(case, why));
         }
         Ok(Forked::Child) => {
             sys::set_own_group(0);
-            sys::close(read_fd);
+            drop(read_end);
             let setup = Setup {
-                record_fd: write_fd,
+                // The child's end lives until _exit or exec, never until a Rust drop.
+                record_fd: write_end.into_raw_fd(),
                 scratch: dir.path().to_path_buf(),
                 mutate,
             };
@@ -143,40 +137,15 @@ pub fn run_case(
         Ok(Forked::Parent(pid)) => pid,
     };
     sys::set_own_group(pid);
-    sys::close(write_fd);
+    drop(write_end);
 
     let deadline = start + case.timeout;
-    let mut stream = Vec::new();
-    let mut timed_out = false;
-    let mut buf = [0u8; 64 * 1024];
-    loop {
-        if sys::interrupted() {
-            sys::kill_group(pid);
-            let _ = sys::wait(pid, true);
-            sys::close(read_fd);
-            return None;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            timed_out = true;
-            break;
-        }
-        let wait_ms = (deadline - now).min(Duration::from_millis(100)).as_millis() as i32;
-        if !sys::poll_in(read_fd, wait_ms.max(1)) {
-            continue;
-        }
-        match sys::read_into(read_fd, &mut buf, None) {
-            Ok(0) => break,
-            Ok(n) => stream.extend_from_slice(&buf[..n as usize]),
-            Err(libc::EINTR) => {}
-            Err(_) => break,
-        }
-    }
-    sys::close(read_fd);
+    let (stream, timed_out) = read_records(read_end, deadline, pid)?;
 
     // The stream ended (or time ran out); give the child until the deadline to exit, then kill
     // its whole group, which also takes any grandchild a `fork` step left behind.
     let mut ended = None;
+    let mut timed_out = timed_out;
     while !timed_out {
         match sys::wait(pid, false) {
             Ok(Some(e)) => {
@@ -202,4 +171,32 @@ pub fn run_case(
     };
     let host_kernel = crate::version::parse_release(&sys::uname().0);
     Some(outcome::classify(case, seen, host_kernel, sys::page_size()))
+}
+
+/// Reads the record stream until EOF or the deadline: (bytes, timed out). `None` when the worker
+/// was interrupted, after killing the child's group.
+fn read_records(read_end: OwnedFd, deadline: Instant, pid: i32) -> Option<(Vec<u8>, bool)> {
+    let mut stream = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        if sys::interrupted() {
+            sys::kill_group(pid);
+            let _ = sys::wait(pid, true);
+            return None;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Some((stream, true));
+        }
+        let wait_ms = (deadline - now).min(Duration::from_millis(100)).as_millis() as u16;
+        if !sys::poll_in(read_end.as_fd(), wait_ms.max(1)) {
+            continue;
+        }
+        match nix::unistd::read(&read_end, &mut buf) {
+            Ok(0) => return Some((stream, false)),
+            Ok(n) => stream.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return Some((stream, false)),
+        }
+    }
 }

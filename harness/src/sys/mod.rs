@@ -1,6 +1,7 @@
 //! The only unsafe code of mmcheck: raw system calls, fork and exec, signal handling, fault probes.
 //! Calls under test go through `syscall(2)` with raw arguments, so a case can pass what libc's
-//! wrappers would refuse or fix up (zero lengths, unaligned addresses, unknown bits).
+//! and nix's wrappers would refuse or fix up (zero lengths, unaligned addresses, unknown bits,
+//! descriptor numbers that may be invalid on purpose). Everything else uses nix's safe wrappers.
 
 pub mod probe;
 
@@ -42,12 +43,9 @@ pub mod nr {
 
 /// The running page size.
 pub fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
+        Ok(Some(p)) if p > 0 => p as u64,
+        _ => 4096,
     }
 }
 
@@ -130,39 +128,29 @@ pub fn fstat(fd: i32) -> Result<(u64, u64), i32> {
 
 /// Minor and major faults of this process so far.
 pub fn fault_counts() -> (u64, u64) {
-    // SAFETY: getrusage fills the zeroed struct we own.
-    unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
-        (ru.ru_minflt as u64, ru.ru_majflt as u64)
-    }
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_SELF)
+        .map(|u| (u.minor_page_faults() as u64, u.major_page_faults() as u64))
+        .unwrap_or((0, 0))
 }
 
-pub fn pipe() -> Result<(i32, i32), i32> {
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe writes two descriptors into the array we own.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } == 0 {
-        Ok((fds[0], fds[1]))
+/// A pipe whose descriptors the caller manages by number (a case's `pipe` step, the record pipe
+/// of a child, which must outlive Rust's ownership through fork and exec).
+pub fn pipe(cloexec: bool) -> Result<(i32, i32), i32> {
+    use nix::fcntl::OFlag;
+    use std::os::fd::IntoRawFd;
+    let flags = if cloexec {
+        OFlag::O_CLOEXEC
     } else {
-        Err(errno())
-    }
-}
-
-pub fn pipe_cloexec() -> Result<(i32, i32), i32> {
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe2 writes two descriptors into the array we own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == 0 {
-        Ok((fds[0], fds[1]))
-    } else {
-        Err(errno())
-    }
+        OFlag::empty()
+    };
+    nix::unistd::pipe2(flags)
+        .map(|(r, w)| (r.into_raw_fd(), w.into_raw_fd()))
+        .map_err(|e| e as i32)
 }
 
 pub fn close(fd: i32) {
-    // SAFETY: closing a descriptor number has no memory-safety effect.
-    unsafe {
-        libc::close(fd);
-    }
+    let _ = nix::unistd::close(fd);
 }
 
 pub fn dup2(from: i32, to: i32) {
@@ -210,32 +198,30 @@ pub fn exit_now(status: i32) -> ! {
 /// Replaces the process image; returns only on failure.
 pub fn exec(path: &str, args: &[String]) -> i32 {
     let path = CString::new(path).expect("no NUL in the executable path");
-    let owned: Vec<CString> = args
+    let argv: Vec<CString> = args
         .iter()
         .map(|a| CString::new(a.as_str()).expect("no NUL in exec arguments"))
         .collect();
-    let mut argv: Vec<*const libc::c_char> = owned.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    // SAFETY: argv is a NULL-terminated array of pointers to live C strings.
-    unsafe { libc::execv(path.as_ptr(), argv.as_ptr()) };
-    errno()
+    match nix::unistd::execv(&path, &argv) {
+        Err(e) => e as i32,
+        Ok(never) => match never {},
+    }
 }
 
 /// Puts a process in its own process group (called by both sides of a fork, to avoid a race).
 pub fn set_own_group(pid: i32) {
-    // SAFETY: setpgid has no memory-safety effect.
-    unsafe {
-        libc::setpgid(pid, pid);
-    }
+    use nix::unistd::{setpgid, Pid};
+    let _ = setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
 }
 
 /// SIGKILL to a whole process group.
 pub fn kill_group(pgid: i32) {
+    // pgid > 1: never 0 (our own group) or 1 ("everyone").
     if pgid > 1 {
-        // SAFETY: kill has no memory-safety effect; pgid > 1 never means "everyone".
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pgid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
@@ -248,38 +234,24 @@ pub enum Ended {
 
 /// waitpid(pid); with `block` false, returns None while the process runs.
 pub fn wait(pid: i32, block: bool) -> Result<Option<Ended>, i32> {
-    let mut status = 0;
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let flags = (!block).then_some(WaitPidFlag::WNOHANG);
     loop {
-        // SAFETY: waitpid writes the status into our integer.
-        let r = unsafe { libc::waitpid(pid, &mut status, if block { 0 } else { libc::WNOHANG }) };
-        if r == -1 {
-            let e = errno();
-            if e == libc::EINTR {
-                continue;
-            }
-            return Err(e);
-        }
-        if r == 0 {
-            return Ok(None);
-        }
-        return Ok(Some(if libc::WIFEXITED(status) {
-            Ended::Exited(libc::WEXITSTATUS(status))
-        } else {
-            Ended::Killed(libc::WTERMSIG(status))
-        }));
+        return match waitpid(nix::unistd::Pid::from_raw(pid), flags) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => Err(e as i32),
+            Ok(WaitStatus::Exited(_, code)) => Ok(Some(Ended::Exited(code))),
+            Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(Ended::Killed(sig as i32))),
+            Ok(_) => Ok(None),
+        };
     }
 }
 
 /// poll(2) on one descriptor for input; true when readable or hung up.
-pub fn poll_in(fd: i32, timeout_ms: i32) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: poll reads and writes the one pollfd we own.
-    let r = unsafe { libc::poll(&mut p, 1, timeout_ms) };
-    r > 0
+pub fn poll_in(fd: std::os::fd::BorrowedFd, timeout_ms: u16) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    matches!(poll(&mut fds, timeout_ms), Ok(n) if n > 0)
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -360,41 +332,28 @@ pub fn interrupted() -> bool {
 
 /// The filesystem type of a directory, as statfs's f_type.
 pub fn fs_magic(path: &std::path::Path) -> Option<i64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statfs fills the zeroed struct we own from a valid C string path.
-    unsafe {
-        let mut st: libc::statfs = std::mem::zeroed();
-        (libc::statfs(c.as_ptr(), &mut st) == 0).then_some(st.f_type)
-    }
+    nix::sys::statfs::statfs(path)
+        .ok()
+        .map(|s| s.filesystem_type().0)
 }
 
 /// Whether this process may write into a directory.
 pub fn writable(path: &std::path::Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: access reads a valid C string.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    use nix::unistd::AccessFlags;
+    nix::unistd::access(path, AccessFlags::W_OK | AccessFlags::X_OK).is_ok()
 }
 
 pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() }
+    nix::unistd::geteuid().as_raw()
 }
 
 /// uname's release and machine.
 pub fn uname() -> (String, String) {
-    // SAFETY: uname fills the zeroed struct we own with NUL-terminated strings.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        libc::uname(&mut u);
-        let s = |f: &[libc::c_char]| {
-            std::ffi::CStr::from_ptr(f.as_ptr())
-                .to_string_lossy()
-                .into_owned()
-        };
-        (s(&u.release), s(&u.machine))
+    match nix::sys::utsname::uname() {
+        Ok(u) => (
+            u.release().to_string_lossy().into_owned(),
+            u.machine().to_string_lossy().into_owned(),
+        ),
+        Err(_) => (String::new(), String::new()),
     }
 }
