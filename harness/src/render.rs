@@ -260,7 +260,7 @@ pub fn table(out: &mut dyn Write, runs: &[CaseRun]) {
     );
     for r in runs {
         let (expected, observed) = match (r.status, r.decisive()) {
-            (Status::Skip, _) => (String::new(), r.reason.clone()),
+            (Status::Skip, _) => (String::new(), String::new()),
             (_, Some(s)) => (s.expected.replace('"', ""), s.observed.clone()),
             (_, None) => (String::new(), r.reason.clone()),
         };
@@ -272,7 +272,7 @@ pub fn table(out: &mut dyn Write, runs: &[CaseRun]) {
             clip(&observed, 40),
             verdict(r.status)
         );
-        if matches!(r.status, Status::Fail | Status::Broken) {
+        if r.status != Status::Pass {
             for line in r.reason.lines() {
                 let _ = writeln!(out, "    {line}");
             }

@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 fn main() {
     let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
+    // MMCHECK_CASES runs a directory of your own cases the same way.
+    let root = std::env::var_os("MMCHECK_CASES")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases"));
     let (cases, diags) = load::load_dir(&root);
     if !diags.is_empty() {
         render::diagnostics(&mut std::io::stderr(), &diags);

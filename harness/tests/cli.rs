@@ -1,0 +1,104 @@
+//! `mmcheck run` as a user meets it: the table, the summary line, the exit code, and the JSON
+//! document, on a fixture directory with one case of each verdict and on the real suite.
+
+use std::path::Path;
+use std::process::Command;
+
+fn mmcheck(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+        .output()
+        .expect("mmcheck runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn row<'a>(table: &'a str, id: &str) -> &'a str {
+    table
+        .lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_else(|| panic!("no row for {id} in:\n{table}"))
+}
+
+#[test]
+fn the_table_keeps_the_four_verdicts_apart() {
+    let (code, out, _) = mmcheck(&["run", "--cases", "verdicts"]);
+    assert_eq!(code, 1, "a failure makes the exit code 1:\n{out}");
+    assert!(row(&out, "mprotect/holds").ends_with("pass"));
+    assert!(row(&out, "mprotect/deviates").ends_with("FAIL"));
+    assert!(row(&out, "mprotect/harness-breaks").ends_with("BROKEN"));
+    assert!(row(&out, "mprotect/needs-the-future").ends_with("skip"));
+    assert!(
+        out.contains("expected errno = EINVAL, observed = 0"),
+        "the deviation says what differs:\n{out}"
+    );
+    assert!(out.contains("needs kernel >=99.0; this is "), "{out}");
+    assert!(
+        out.contains("ENOENT"),
+        "the breakage names its errno:\n{out}"
+    );
+    assert!(
+        out.lines().any(|l| l == "1 passed, 2 failed, 1 skipped"),
+        "summary line:\n{out}"
+    );
+    assert!(out.contains("1 of the failures are harness breakages (BROKEN)"));
+}
+
+#[test]
+fn json_has_the_environment_and_every_step() {
+    let (code, out, _) = mmcheck(&["run", "--cases", "verdicts", "--format", "json"]);
+    assert_eq!(code, 1);
+    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
+    let env = &doc["env"];
+    for key in ["release", "machine", "platform"] {
+        assert!(
+            env[key].as_str().is_some_and(|s| !s.is_empty()),
+            "env.{key}"
+        );
+    }
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    let by_id = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap();
+    let dev = by_id("mprotect/deviates");
+    assert_eq!(dev["status"], "fail");
+    assert_eq!(dev["symbols"], serde_json::json!(["mprotect", "EINVAL"]));
+    assert!(dev["summary"].as_str().unwrap().starts_with("a contract"));
+    let steps = dev["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0]["observed"], "= $m");
+    assert_eq!(steps[1]["expected"], "errno = \"EINVAL\"");
+    assert_eq!(steps[1]["obs"]["ok"]["value"], 0);
+    assert!(steps[1]["mismatch"].as_str().is_some());
+    assert_eq!(by_id("mprotect/holds")["status"], "pass");
+    assert_eq!(by_id("mprotect/holds")["steps"][1]["observed"], "EINVAL");
+    assert_eq!(by_id("mprotect/harness-breaks")["status"], "broken");
+    let skip = by_id("mprotect/needs-the-future");
+    assert_eq!(skip["status"], "skip");
+    assert!(skip["reason"].as_str().unwrap().contains(">=99.0"));
+    assert_eq!(doc["totals"]["broken"], 1);
+}
+
+#[test]
+fn the_filter_selects_by_id_and_the_suite_passes_here() {
+    let (code, out, err) = mmcheck(&["run", "mprotect/", "-j", "2", "--cases", "../../../cases"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.lines().skip(1).all(|l| !l.starts_with("mmap/")),
+        "{out}"
+    );
+    assert!(out.contains("mprotect/unaligned-addr"));
+}
+
+#[test]
+fn list_shows_ids_and_rules() {
+    let (code, out, _) = mmcheck(&["list", "holds", "--cases", "verdicts"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "mprotect/holds\tmprotect of an unaligned address fails with EINVAL\n"
+    );
+}
