@@ -7,7 +7,7 @@ use crate::case::plan::{ArgValue, Case, Step};
 use crate::case::vocab::Call;
 use crate::mutant;
 use crate::sys::{self, nr, probe, Forked};
-use crate::wire::{Data, MapsEntry, Obs, Record};
+use crate::wire::{Bytes, Data, MapsEntry, Obs, Record};
 use std::path::{Path, PathBuf};
 
 /// Largest buffer a `load`, `read`, `compare` or `mincore` step may ask for.
@@ -29,6 +29,20 @@ struct State<'a> {
     /// Forked children not yet waited for: pid and the descriptor that releases them.
     pending: Vec<(i32, i32)>,
     faults_base: (u64, u64),
+    /// Working memory for loads and stores, touched before the first step.
+    work: Vec<u8>,
+}
+
+/// Size of the work buffer: loads up to this size move no harness memory the kernel has not
+/// already faulted in.
+const WORK: usize = 1 << 20;
+
+fn work_buffer() -> Vec<u8> {
+    let mut w = vec![0u8; WORK];
+    // Not zero: a zeroing write to calloc'd memory may be optimised away, leaving it untouched.
+    w.fill(1);
+    std::hint::black_box(&mut w);
+    w
 }
 
 impl Scope for State<'_> {
@@ -54,12 +68,16 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         emit(setup.record_fd, &Record::Broken { reason });
         sys::exit_now(0);
     }
+    if case.plan.steps.iter().any(|s| s.call == Call::Faults) {
+        prefault_harness();
+    }
     let mut state = State {
         case,
         setup,
         page: sys::page_size(),
         slots: vec![None; case.plan.slots.len()],
         pending: Vec::new(),
+        work: work_buffer(),
         faults_base: sys::fault_counts(),
     };
     run_list(&mut state, 0, 0);
@@ -77,6 +95,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
         page: sys::page_size(),
         slots,
         pending: Vec::new(),
+        work: work_buffer(),
         faults_base: sys::fault_counts(),
     };
     let step = &case.plan.steps[exec_step];
@@ -115,6 +134,28 @@ fn prepare_process(setup: &Setup) {
         sys::close(fd as i32);
     }
     probe::install(setup.record_fd);
+}
+
+/// Touches every readable page of the harness's own file mappings (its code, libc) and some stack,
+/// so that running harness code between two `faults` steps takes no first-touch faults that would
+/// be counted against the kernel.
+fn prefault_harness() {
+    let Ok(text) = std::fs::read_to_string("/proc/self/maps") else {
+        return;
+    };
+    let page = sys::page_size();
+    let mut byte = [0u8; 1];
+    for m in parse_maps(&text) {
+        if m.perms.starts_with('r') && m.path.starts_with('/') {
+            let mut at = m.start;
+            while at < m.end {
+                let _ = probe::copy(byte.as_mut_ptr() as u64, at, 1);
+                at += page;
+            }
+        }
+    }
+    let mut stack = [1u8; 128 * 1024];
+    std::hint::black_box(&mut stack);
 }
 
 fn apply_requirements(case: &Case) -> Result<(), String> {
@@ -376,40 +417,19 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 Err(obs) => return obs,
             };
             match sys::read_into(v.fd("fd"), &mut buf, v.opt("offset")) {
-                Ok(n) => {
-                    buf.truncate(n as usize);
-                    with(n, Data::Bytes(buf))
-                }
+                Ok(n) => with(n, Data::Bytes(Bytes::of(&buf[..n as usize]))),
                 Err(errno) => Obs::Err { errno },
             }
         }
         Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
-        Load => {
-            let mut buf = match buffer(v.get("len")) {
-                Ok(b) => b,
-                Err(obs) => return obs,
-            };
-            match probe::copy(buf.as_mut_ptr() as u64, v.get("addr"), buf.len()) {
-                Ok(()) => with(0, Data::Bytes(buf)),
-                Err(f) => fault(f),
-            }
-        }
-        Store => {
-            let data = match step.text("text") {
-                Some(t) => t.as_bytes().to_vec(),
-                None => match buffer(v.get("len")) {
-                    Ok(mut b) => {
-                        b.fill(v.get("byte") as u8);
-                        b
-                    }
-                    Err(obs) => return obs,
-                },
-            };
-            match probe::copy(v.get("addr"), data.as_ptr() as u64, data.len()) {
+        Load => load(state, v.get("addr"), v.get("len")),
+        Store => match step.text("text") {
+            Some(t) => match probe::copy(v.get("addr"), t.as_ptr() as u64, t.len()) {
                 Ok(()) => ok(0),
                 Err(f) => fault(f),
-            }
-        }
+            },
+            None => store_run(state, v.get("addr"), v.get("byte") as u8, v.get("len")),
+        },
         Jump => match probe::call(v.get("addr")) {
             Ok(()) => ok(0),
             Err(f) => fault(f),
@@ -440,6 +460,45 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             )
         }
     }
+}
+
+/// Reads through the mapping into the pre-touched work buffer (a fresh buffer would take page
+/// faults of its own, which a `faults` step would count against the kernel).
+fn load(state: &mut State, addr: u64, len: u64) -> Obs {
+    if len > state.work.len() as u64 {
+        let mut buf = match buffer(len) {
+            Ok(b) => b,
+            Err(obs) => return obs,
+        };
+        return match probe::copy(buf.as_mut_ptr() as u64, addr, buf.len()) {
+            Ok(()) => with(0, Data::Bytes(Bytes::of(&buf))),
+            Err(f) => fault(f),
+        };
+    }
+    let buf = &mut state.work[..len as usize];
+    match probe::copy(buf.as_mut_ptr() as u64, addr, buf.len()) {
+        Ok(()) => with(0, Data::Bytes(Bytes::of(buf))),
+        Err(f) => fault(f),
+    }
+}
+
+/// Stores `len` copies of `byte`, a work buffer's worth at a time.
+fn store_run(state: &mut State, addr: u64, byte: u8, len: u64) -> Obs {
+    let chunk = state.work.len() as u64;
+    state.work.fill(byte);
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk);
+        if let Err(f) = probe::copy(
+            addr.wrapping_add(done),
+            state.work.as_ptr() as u64,
+            n as usize,
+        ) {
+            return fault(f);
+        }
+        done += n;
+    }
+    ok(0)
 }
 
 fn scratch_path(scratch: &Path, path: &str) -> String {

@@ -7,7 +7,7 @@ use crate::case::vocab::{Call, Role};
 use crate::render;
 use crate::sys::Ended;
 use crate::version::Version;
-use crate::wire::{Data, Obs, Record};
+use crate::wire::{Bytes, Data, Obs, Record};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -416,10 +416,10 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
             .map_err(|e| format!("the contract cannot be evaluated: {e}"))
     };
     match (check, data) {
-        (Check::Bytes(want), Some(Data::Bytes(got))) => (got != want).then(|| {
+        (Check::Bytes(want), Some(Data::Bytes(got))) => (got.to_vec() != *want).then(|| {
             format!(
                 "expected bytes {}, read {}",
-                render::bytes(want),
+                render::bytes(&Bytes::of(want)),
                 render::bytes(got)
             )
         }),
@@ -428,12 +428,12 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
                 Ok(w) => w as u8,
                 Err(e) => return Some(e),
             };
-            match got.iter().position(|b| *b != want) {
+            match (0..got.len()).find(|&i| got.get(i) != Some(want)) {
                 None if !got.is_empty() => None,
                 None => Some("expected bytes, read none".into()),
                 Some(i) => Some(format!(
                     "expected every byte to be {want:#04x}, but byte {i} is {:#04x} (read {})",
-                    got[i],
+                    got.get(i).unwrap_or(0),
                     render::bytes(got)
                 )),
             }

@@ -6,7 +6,7 @@ use crate::case::plan::{Case, Expectation, Outcome};
 use crate::env::HostEnv;
 use crate::names;
 use crate::outcome::{CaseRun, Env, Status};
-use crate::wire::{Data, MapsEntry, Obs};
+use crate::wire::{Bytes, Data, MapsEntry, Obs};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -85,23 +85,23 @@ pub fn raw_fault(addr: u64, ip: u64, env: &Env) -> String {
 }
 
 /// Bytes as text when printable, as a run when uniform, else hex.
-pub fn bytes(b: &[u8]) -> String {
-    if b.is_empty() {
-        return "nothing".into();
+pub fn bytes(b: &Bytes) -> String {
+    match b {
+        Bytes::Run { byte, len } => format!("{len} × {byte:#04x}"),
+        Bytes::Raw(b) if b.is_empty() => "nothing".into(),
+        Bytes::Raw(b) if b.iter().all(|x| x.is_ascii_graphic() || *x == b' ') => {
+            format!("{:?}", String::from_utf8_lossy(b))
+        }
+        Bytes::Raw(b) => {
+            let shown: Vec<String> = b.iter().take(24).map(|x| format!("{x:02x}")).collect();
+            let more = if b.len() > 24 {
+                format!(" … ({} bytes)", b.len())
+            } else {
+                String::new()
+            };
+            format!("hex {}{more}", shown.join(" "))
+        }
     }
-    if b.len() > 1 && b.iter().all(|x| *x == b[0]) {
-        return format!("{} × {:#04x}", b.len(), b[0]);
-    }
-    if b.iter().all(|x| x.is_ascii_graphic() || *x == b' ') {
-        return format!("{:?}", String::from_utf8_lossy(b));
-    }
-    let shown: Vec<String> = b.iter().take(24).map(|x| format!("{x:02x}")).collect();
-    let more = if b.len() > 24 {
-        format!(" … ({} bytes)", b.len())
-    } else {
-        String::new()
-    };
-    format!("hex {}{more}", shown.join(" "))
 }
 
 /// `[$m, $m+PAGE) r--s`, with the file offset when there is one to speak of.
@@ -439,9 +439,9 @@ mod tests {
 
     #[test]
     fn bytes_read_well() {
-        assert_eq!(bytes(b"hello"), "\"hello\"");
-        assert_eq!(bytes(&[0; 4096]), "4096 × 0x00");
-        assert_eq!(bytes(&[1, 2]), "hex 01 02");
-        assert_eq!(bytes(&[7]), "hex 07");
+        assert_eq!(bytes(&Bytes::of(b"hello")), "\"hello\"");
+        assert_eq!(bytes(&Bytes::of(&[0; 4096])), "4096 × 0x00");
+        assert_eq!(bytes(&Bytes::of(&[1, 2])), "hex 01 02");
+        assert_eq!(bytes(&Bytes::of(&[7])), "hex 07");
     }
 }

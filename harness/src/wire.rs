@@ -42,7 +42,7 @@ pub enum Obs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Data {
-    Bytes(Vec<u8>),
+    Bytes(Bytes),
     Maps(Vec<MapsEntry>),
     Stat {
         size: u64,
@@ -58,6 +58,83 @@ pub enum Data {
     /// `wait`: how the child ended.
     Exited(i32),
     Killed(i32),
+}
+
+/// Bytes read, kept compact: a run of one value (a page of zeros) is a byte and a count, so that
+/// recording it allocates nothing and the JSON stays readable. Serialized as `"00*4096"` or hex.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bytes {
+    Run { byte: u8, len: usize },
+    Raw(Vec<u8>),
+}
+
+impl Bytes {
+    pub fn of(data: &[u8]) -> Bytes {
+        match data.first() {
+            Some(&b) if data.len() > 1 && data.iter().all(|x| *x == b) => Bytes::Run {
+                byte: b,
+                len: data.len(),
+            },
+            _ => Bytes::Raw(data.to_vec()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Bytes::Run { len, .. } => *len,
+            Bytes::Raw(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<u8> {
+        match self {
+            Bytes::Run { byte, len } => (i < *len).then_some(*byte),
+            Bytes::Raw(v) => v.get(i).copied(),
+        }
+    }
+
+    pub fn to_vec(&self) -> Vec<u8> {
+        match self {
+            Bytes::Run { byte, len } => vec![*byte; *len],
+            Bytes::Raw(v) => v.clone(),
+        }
+    }
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = match self {
+            Bytes::Run { byte, len } => format!("{byte:02x}*{len}"),
+            Bytes::Raw(v) => v.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(d)?;
+        let hex = |h: &str| u8::from_str_radix(h, 16).map_err(D::Error::custom);
+        if let Some((b, n)) = text.split_once('*') {
+            return Ok(Bytes::Run {
+                byte: hex(b)?,
+                len: n.parse().map_err(D::Error::custom)?,
+            });
+        }
+        if text.len() % 2 != 0 {
+            return Err(D::Error::custom("odd number of hex digits"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|i| hex(&text[i..i + 2]))
+            .collect::<Result<Vec<u8>, _>>()
+            .map(Bytes::Raw)
+    }
 }
 
 /// A line of /proc/self/maps, clipped to the queried range.
@@ -171,15 +248,28 @@ mod tests {
             step: 3,
             obs: Obs::Ok {
                 value: 7,
-                data: Some(Data::Bytes(b"hi".to_vec())),
+                data: Some(Data::Bytes(Bytes::of(b"hi"))),
             },
         };
         let mut stream = r.encode();
         stream.extend(Record::Done.encode());
         stream.extend(b"garbage\n");
+        let run = Record::Step {
+            step: 4,
+            obs: Obs::Ok {
+                value: 0,
+                data: Some(Data::Bytes(Bytes::of(&[0; 4096]))),
+            },
+        };
+        assert!(String::from_utf8(run.encode())
+            .unwrap()
+            .contains("\"00*4096\""));
+        stream.extend(run.encode());
         let out = decode(&stream);
         assert_eq!(out[0], Ok(r));
+        assert_eq!(out[3], Ok(run));
         assert_eq!(out[1], Ok(Record::Done));
         assert!(out[2].is_err());
+        assert_eq!(out.len(), 4);
     }
 }
