@@ -22,6 +22,9 @@ pub struct HostEnv {
     pub scratch: Vec<(String, PathBuf)>,
     /// Where cases without a filesystem requirement put their files.
     pub default_scratch: PathBuf,
+    /// Filesystems the scratch janitor could not make, with the reason.
+    #[serde(skip)]
+    pub scratch_problems: Vec<(String, String)>,
 }
 
 /// statfs f_type values of the filesystems mmcheck runs cases on.
@@ -48,7 +51,17 @@ impl HostEnv {
             euid: sys::euid(),
             scratch: find_scratch(&default_scratch),
             default_scratch,
+            scratch_problems: Vec::new(),
         }
+    }
+
+    /// Puts the scratch janitor's fresh mounts first, and remembers what it could not make.
+    pub fn use_session(&mut self, session: &crate::scratch::Session) {
+        for (fs, dir) in session.mounted.iter().rev() {
+            self.scratch.retain(|(name, _)| name != fs);
+            self.scratch.insert(0, (fs.clone(), dir.clone()));
+        }
+        self.scratch_problems = session.problems.clone();
     }
 
     /// The scratch directory for a filesystem, if this machine has a writable one.
@@ -103,10 +116,32 @@ fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
     found
 }
 
-/// What `requires` a case for a filesystem could not find, for the skip reason.
-pub fn scratch_hint(fs: &str) -> String {
-    format!(
-        "no writable {fs} directory found (looked in $TMPDIR, /tmp, /var/tmp, /dev/shm); \
-         mount one and name it with MMCHECK_SCRATCH={fs}=DIR"
-    )
+/// Why a filesystem has no scratch directory, for the skip reason.
+pub fn scratch_hint(host: &HostEnv, fs: &str) -> String {
+    if let Some((_, why)) = host.scratch_problems.iter().find(|(name, _)| name == fs) {
+        return format!("could not make a scratch {fs}: {why}");
+    }
+    let how = if host.euid == 0 {
+        "the runner mounts one when it is root and the case selection needs it".to_string()
+    } else {
+        format!(
+            "run as root to loop-mount one, or name a mounted one with MMCHECK_SCRATCH={fs}=DIR"
+        )
+    };
+    format!("no writable {fs} directory (looked in $TMPDIR, /tmp, /var/tmp, /dev/shm); {how}")
+}
+
+/// The filesystems a selection of cases runs on.
+pub fn filesystems_of<'a>(
+    cases: impl IntoIterator<Item = &'a crate::case::plan::Case>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cases {
+        if let Some(fs) = &c.fs {
+            if !out.contains(fs) {
+                out.push(fs.clone());
+            }
+        }
+    }
+    out
 }

@@ -11,6 +11,7 @@ pub mod pool;
 pub mod render;
 pub mod requires;
 pub mod runner;
+pub mod scratch;
 pub mod sys;
 pub mod version;
 pub mod wire;

@@ -33,7 +33,7 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
     }
     if let Some(fs) = &case.fs {
         if host.scratch_for(fs).is_none() {
-            return Err(env::scratch_hint(fs));
+            return Err(env::scratch_hint(host, fs));
         }
     }
     Ok(())

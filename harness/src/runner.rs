@@ -6,9 +6,29 @@ use crate::env::HostEnv;
 use crate::outcome::CaseRun;
 use crate::pool::Pool;
 use crate::requires;
+use crate::scratch::Session;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+/// The machine as the cases will see it: when root, with fresh scratch filesystems for the
+/// filesystems these cases run on. Keep the session alive for the whole run; dropping it
+/// unmounts them. A janitor that cannot start is reported in the skip reasons, not fatal.
+pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
+    let mut host = HostEnv::detect();
+    let wanted = crate::env::filesystems_of(cases.iter().copied());
+    match Session::start(exe, &wanted, &host.default_scratch) {
+        Ok(Some(session)) => {
+            host.use_session(&session);
+            (host, Some(session))
+        }
+        Ok(None) => (host, None),
+        Err(why) => {
+            host.scratch_problems = wanted.into_iter().map(|fs| (fs, why.clone())).collect();
+            (host, None)
+        }
+    }
+}
 
 /// Cases whose id contains `filter` (all of them without one).
 pub fn select<'a>(cases: &'a [Case], filter: Option<&str>) -> Vec<&'a Case> {

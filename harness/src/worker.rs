@@ -32,6 +32,7 @@ pub struct Request {
 /// Serves requests from stdin until it closes or the worker is interrupted.
 pub fn serve() -> i32 {
     sys::catch_interrupts();
+    sys::watch_parent();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
     for line in stdin.lock().lines() {

@@ -6,7 +6,6 @@
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mmcheck::case::load;
-use mmcheck::env::HostEnv;
 use mmcheck::outcome::Status;
 use mmcheck::pool::Pool;
 use mmcheck::{mutant, render, requires, runner};
@@ -24,8 +23,11 @@ fn main() {
         render::diagnostics(&mut std::io::stderr(), &diags);
         std::process::exit(2);
     }
-    let host = Arc::new(HostEnv::detect());
-    let pool = Arc::new(Pool::new(Path::new(env!("CARGO_BIN_EXE_mmcheck"))));
+    let exe = Path::new(env!("CARGO_BIN_EXE_mmcheck"));
+    // As root, fresh tmpfs, ext4, xfs and btrfs scratch mounts, removed when `_mounts` drops.
+    let (host, _mounts) = runner::prepare_host(&cases.iter().collect::<Vec<_>>(), exe);
+    let host = Arc::new(host);
+    let pool = Arc::new(Pool::new(exe));
     // With --ignored (or --include-ignored) the cases whose requirements are unmet are marked
     // ignored and run anyway, so a kernel developer can see what they do; otherwise they report
     // "ignored" at run time, with the reason.
@@ -65,5 +67,9 @@ fn main() {
         .with_ignored_flag(force && unmet)
     });
     trials.splice(0..0, real);
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Unmount before exiting: exit() would skip the drops.
+    drop(pool);
+    drop(_mounts);
+    conclusion.exit();
 }

@@ -3,7 +3,6 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mmcheck::case::load;
-use mmcheck::env::HostEnv;
 use mmcheck::{child, mutant, render, runner, worker};
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,6 +53,12 @@ enum Command {
     /// (internal) Serve case requests from stdin; used by `run` and `cargo test`.
     #[command(name = "__worker", hide = true)]
     Worker,
+    /// (internal) Mount scratch filesystems under DIR, and remove them when stdin closes.
+    #[command(name = "__scratch", hide = true)]
+    Scratch {
+        base: PathBuf,
+        filesystems: Vec<String>,
+    },
     /// (internal) Continue a case in a new image after its `exec` step.
     #[command(name = "__resume", hide = true)]
     Resume {
@@ -78,6 +83,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Worker => ExitCode::from(worker::serve() as u8),
+        Command::Scratch { base, filesystems } => {
+            ExitCode::from(mmcheck::scratch::janitor(&base, &filesystems) as u8)
+        }
         Command::Resume {
             file,
             file_id,
@@ -164,22 +172,20 @@ fn run(
         );
         return ExitCode::from(2);
     }
-    let host = HostEnv::detect();
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
-            render::error(
-                &mut std::io::stderr(),
-                &format!("cannot find my own executable: {e}"),
-            );
+            let why = format!("cannot find my own executable: {e}");
+            render::error(&mut std::io::stderr(), &why);
             return ExitCode::from(2);
         }
     };
+    mmcheck::sys::catch_interrupts();
+    let (host, _mounts) = runner::prepare_host(&selected, &exe);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let start = std::time::Instant::now();
-    mmcheck::sys::catch_interrupts();
     let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
     let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
     let seconds = start.elapsed().as_secs_f64();
@@ -220,12 +226,12 @@ fn mutants(filter: Option<String>, jobs: Option<u16>, cases: Option<PathBuf>) ->
                 .map(move |m| (*c, Some(m)))
         })
         .collect();
-    let host = HostEnv::detect();
     let exe = std::env::current_exe().expect("the running executable has a path");
+    mmcheck::sys::catch_interrupts();
+    let (host, _mounts) = runner::prepare_host(&selected, &exe);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    mmcheck::sys::catch_interrupts();
     let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
     if mmcheck::sys::interrupted() {
         return ExitCode::from(130);

@@ -326,8 +326,23 @@ pub fn default_interrupts() {
     }
 }
 
+/// The parent this process had when it started serving; 0 when not recorded.
+static PARENT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Remembers the current parent, so that `interrupted` also notices when it dies (a runner
+/// killed with SIGKILL cannot pass anything on).
+pub fn watch_parent() {
+    PARENT.store(
+        nix::unistd::getppid().as_raw(),
+        std::sync::atomic::Ordering::SeqCst,
+    );
+}
+
+/// An interrupt arrived, or the watched parent is gone.
 pub fn interrupted() -> bool {
+    let parent = PARENT.load(std::sync::atomic::Ordering::SeqCst);
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+        || (parent != 0 && nix::unistd::getppid().as_raw() != parent)
 }
 
 /// The filesystem type of a directory, as statfs's f_type.

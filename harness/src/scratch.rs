@@ -1,0 +1,195 @@
+//! Scratch filesystems for cases that run once per filesystem. As root, a janitor process
+//! (`mmcheck __scratch FS...`) makes a fresh tmpfs and loop-mounted ext4, xfs and btrfs images,
+//! prints where they are, and waits for its standard input to close; then it unmounts them and
+//! deletes the images. Because the janitor notices its runner's end through that pipe, the mounts
+//! go away even when the runner is killed outright.
+
+use crate::sys;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+
+/// Size of each loop image: xfs refuses filesystems under 300 MiB. The images are sparse, so the
+/// disk holds only what the filesystems write (measured: 5 to 65 MiB each).
+const IMAGE_SIZE: &str = "320M";
+
+/// The mkfs tool of each loop-mounted filesystem, and the Debian package that has it.
+const MKFS: &[(&str, &str, &str)] = &[
+    ("ext4", "mkfs.ext4", "e2fsprogs"),
+    ("xfs", "mkfs.xfs", "xfsprogs"),
+    ("btrfs", "mkfs.btrfs", "btrfs-progs"),
+];
+
+/// A running janitor and the directories it mounted. Dropping it unmounts them.
+pub struct Session {
+    janitor: Child,
+    stdin: Option<ChildStdin>,
+    pub mounted: Vec<(String, PathBuf)>,
+    /// Filesystems that could not be made, with the reason (the cases on them are skipped).
+    pub problems: Vec<(String, String)>,
+}
+
+impl Session {
+    /// Starts a janitor for `wanted` filesystems. Only root can mount; others get `None`, and
+    /// their cases use whatever writable directories of those types the machine has.
+    pub fn start(exe: &Path, wanted: &[String], base: &Path) -> Result<Option<Session>, String> {
+        if wanted.is_empty() || sys::euid() != 0 {
+            return Ok(None);
+        }
+        let mut janitor = Command::new(exe)
+            .arg("__scratch")
+            .arg(base)
+            .args(wanted)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the scratch janitor: {e}"))?;
+        let stdin = janitor.stdin.take();
+        let mut mounted = Vec::new();
+        let mut problems = Vec::new();
+        let out = BufReader::new(janitor.stdout.take().expect("piped"));
+        for line in out.lines() {
+            let line = line.map_err(|e| format!("the scratch janitor: {e}"))?;
+            if line == "ready" {
+                break;
+            }
+            let parsed = line
+                .split_once(' ')
+                .and_then(|(fs, rest)| rest.split_once(' ').map(|(kind, what)| (fs, kind, what)));
+            match parsed {
+                Some((fs, "ok", dir)) => mounted.push((fs.to_string(), PathBuf::from(dir))),
+                Some((fs, "error", why)) => problems.push((fs.to_string(), why.to_string())),
+                _ => return Err(format!("the scratch janitor said {line:?}")),
+            }
+        }
+        Ok(Some(Session {
+            janitor,
+            stdin,
+            mounted,
+            problems,
+        }))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.janitor.wait();
+    }
+}
+
+/// The janitor's life: mount, report, wait for the runner to end, clean up. Returns the exit code.
+pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
+    // Ctrl-C reaches the runner's whole group; the janitor must outlive the runner long enough to
+    // clean up, so it leaves that group and ends only when its stdin closes.
+    sys::set_own_group(0);
+    let root = match tempfile::Builder::new()
+        .prefix("mmcheck-scratch-")
+        .tempdir_in(base)
+    {
+        Ok(d) => d,
+        Err(e) => {
+            println!("ready");
+            eprintln!(
+                "mmcheck: cannot make the scratch directory in {}: {e}",
+                base.display()
+            );
+            return 1;
+        }
+    };
+    let mut mounts: Vec<PathBuf> = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for fs in wanted {
+        match mount_one(root.path(), fs) {
+            Ok(dir) => {
+                let _ = writeln!(out, "{fs} ok {}", dir.display());
+                mounts.push(dir);
+            }
+            Err(why) => {
+                let _ = writeln!(out, "{fs} error {why}");
+            }
+        }
+    }
+    let _ = writeln!(out, "ready");
+    let _ = out.flush();
+    drop(out);
+    // Wait for the runner: EOF when it closes our stdin or dies.
+    let mut sink = String::new();
+    while std::io::stdin()
+        .read_line(&mut sink)
+        .map(|n| n > 0)
+        .unwrap_or(false)
+    {
+        sink.clear();
+    }
+    for dir in &mounts {
+        // Lazy: a worker that still has a file open there must not keep the mount alive forever.
+        let _ = Command::new("umount").arg("-l").arg(dir).status();
+    }
+    drop(root);
+    0
+}
+
+fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
+    let dir = root.join(fs);
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    if fs == "tmpfs" {
+        // huge=never: what a case sees must not depend on the machine's THP setting.
+        return run(Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=1g,huge=never,mode=0777",
+                "mmcheck-tmpfs",
+            ])
+            .arg(&dir))
+        .map(|_| dir);
+    }
+    let Some((_, mkfs, package)) = MKFS.iter().find(|(name, _, _)| *name == fs) else {
+        return Err(format!(
+            "mmcheck does not know how to make a {fs} filesystem"
+        ));
+    };
+    let image = root.join(format!("{fs}.img"));
+    std::fs::File::create(&image)
+        .and_then(|f| f.set_len(parse_size(IMAGE_SIZE)))
+        .map_err(|e| format!("cannot make the image {}: {e}", image.display()))?;
+    let mut mk = Command::new(mkfs);
+    if fs == "xfs" || fs == "btrfs" {
+        mk.arg("-f");
+    }
+    mk.arg("-q").arg(&image);
+    run(&mut mk).map_err(|e| {
+        if e.contains("No such file") {
+            format!("{mkfs} is not installed (apt-get install {package})")
+        } else {
+            e
+        }
+    })?;
+    run(Command::new("mount")
+        .args(["-o", "loop"])
+        .arg(&image)
+        .arg(&dir))?;
+    // The mount's root belongs to root with mode 0755; cases may drop privileges.
+    let _ = run(Command::new("chmod").arg("1777").arg(&dir));
+    Ok(dir)
+}
+
+fn parse_size(s: &str) -> u64 {
+    let n: u64 = s.trim_end_matches('M').parse().unwrap_or(320);
+    n << 20
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}").replace('"', "");
+    match cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "`{shown}` failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("`{shown}`: {e}")),
+    }
+}
