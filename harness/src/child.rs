@@ -7,7 +7,7 @@ use crate::case::plan::{ArgValue, Case, Step};
 use crate::case::vocab::Call;
 use crate::mutant;
 use crate::sys::{self, nr, probe, Forked};
-use crate::wire::{Bytes, Data, MapsEntry, Obs, Record};
+use crate::wire::{Bytes, Data, MapsEntry, Obs, Record, SmapsEntry};
 use std::path::{Path, PathBuf};
 
 /// Largest buffer a `load`, `read`, `compare` or `mincore` step may ask for.
@@ -102,6 +102,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
     emit(
         setup.record_fd,
         &Record::Step {
+            iterations: None,
             step: exec_step,
             obs: Obs::Ok {
                 value: 0,
@@ -187,19 +188,48 @@ fn run_list(state: &mut State, list: usize, from: usize) {
     let case = state.case;
     for &index in &case.plan.lists[list][from..] {
         let step = &case.plan.steps[index];
-        let obs = match values(step, state) {
-            Ok(v) => match state.setup.mutate.as_deref().and_then(|m| {
-                mutant::ignored_result(m, step.call, step.spec.name, v.get("addr"), v.get("flags"))
-            }) {
-                Some(pretended) => ok(pretended),
-                None => run_step(state, step, &v),
-            },
-            Err(reason) => Obs::NotRun { reason },
+        let (obs, iterations) = match step.repeat {
+            None => (run_once(state, step), None),
+            Some((count, i_slot)) => {
+                let mut obs = Obs::NotRun {
+                    reason: "repeat ran no iteration".into(),
+                };
+                let mut runs = 0;
+                for i in 0..count {
+                    state.slots[i_slot] = Some(i);
+                    obs = run_once(state, step);
+                    runs = i + 1;
+                    if !matches!(obs, Obs::Ok { .. }) {
+                        break;
+                    }
+                }
+                (obs, Some(runs))
+            }
         };
         if let (Some(slot), Obs::Ok { value, .. }) = (step.slot, &obs) {
             state.slots[slot] = Some(*value);
         }
-        emit(state.setup.record_fd, &Record::Step { step: index, obs });
+        emit(
+            state.setup.record_fd,
+            &Record::Step {
+                step: index,
+                obs,
+                iterations,
+            },
+        );
+    }
+}
+
+/// Evaluates a step's arguments and runs it (or what the mutant kernel pretends it did).
+fn run_once(state: &mut State, step: &Step) -> Obs {
+    match values(step, state) {
+        Ok(v) => match state.setup.mutate.as_deref().and_then(|m| {
+            mutant::ignored_result(m, step.call, step.spec.name, v.get("addr"), v.get("flags"))
+        }) {
+            Some(pretended) => ok(pretended),
+            None => run_step(state, step, &v),
+        },
+        Err(reason) => Obs::NotRun { reason },
     }
 }
 
@@ -444,6 +474,7 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         Wait => wait(state, v.get("pid") as i32),
         Exec => exec(state, step),
         Maps => maps(v.get("addr"), v.get("len")),
+        Smaps => smaps(v.get("addr"), v.get("len")),
         Stat => match sys::fstat(v.fd("fd")) {
             Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
             Err(errno) => Obs::Err { errno },
@@ -673,6 +704,63 @@ fn maps(addr: u64, len: u64) -> Obs {
     with(0, Data::Maps(entries))
 }
 
+fn smaps(addr: u64, len: u64) -> Obs {
+    let text = match std::fs::read_to_string("/proc/self/smaps") {
+        Ok(t) => t,
+        Err(e) => {
+            return Obs::Err {
+                errno: e.raw_os_error().unwrap_or(libc::EIO),
+            }
+        }
+    };
+    let end = addr.saturating_add(len);
+    let entries = parse_smaps(&text)
+        .into_iter()
+        .filter(|m| m.start < end && m.end > addr)
+        .map(|m| SmapsEntry {
+            start: m.start.max(addr),
+            end: m.end.min(end),
+            ..m
+        })
+        .collect();
+    with(0, Data::Smaps(entries))
+}
+
+/// Parses /proc/self/smaps: a maps line heads each mapping, then `Key: value kB` lines and
+/// `VmFlags: rd wr ...`.
+pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
+    let mut out: Vec<SmapsEntry> = Vec::new();
+    for line in text.lines() {
+        if let Some(head) = parse_maps(line).pop() {
+            out.push(SmapsEntry {
+                start: head.start,
+                end: head.end,
+                vmflags: Vec::new(),
+                rss: 0,
+                locked: 0,
+            });
+            continue;
+        }
+        let Some(last) = out.last_mut() else { continue };
+        let kb = |rest: &str| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                * 1024
+        };
+        if let Some(rest) = line.strip_prefix("VmFlags:") {
+            last.vmflags = rest.split_whitespace().map(str::to_string).collect();
+        } else if let Some(rest) = line.strip_prefix("Rss:") {
+            last.rss = kb(rest);
+        } else if let Some(rest) = line.strip_prefix("Locked:") {
+            last.locked = kb(rest);
+        }
+    }
+    out
+}
+
 /// Parses /proc/self/maps lines: `start-end perms offset dev inode path`.
 pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
     text.lines()
@@ -698,6 +786,26 @@ pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smaps_parse() {
+        let s = parse_smaps(
+            "7f0000000000-7f0000004000 rw-p 00000000 00:00 0 \n\
+             Size:                 16 kB\n\
+             Rss:                   8 kB\n\
+             Locked:                4 kB\n\
+             VmFlags: rd wr mr mw me lo ac sd\n\
+             7f0000004000-7f0000005000 r--p 00000000 00:00 0 \n\
+             Rss:                   0 kB\n\
+             VmFlags: rd mr mw me sd\n",
+        );
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].rss, 8192);
+        assert_eq!(s[0].locked, 4096);
+        assert!(s[0].vmflags.contains(&"lo".to_string()));
+        assert_eq!(s[1].start, 0x7f00_0000_4000);
+        assert!(!s[1].vmflags.contains(&"lo".to_string()));
+    }
 
     #[test]
     fn maps_lines_parse() {

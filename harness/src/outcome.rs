@@ -213,7 +213,11 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     )
                 });
             }
-            Ok(Record::Step { step, obs }) => {
+            Ok(Record::Step {
+                step,
+                obs,
+                iterations,
+            }) => {
                 let Some(s) = case.plan.steps.get(*step) else {
                     broken.get_or_insert_with(|| {
                         format!("a record names step {step}, which the case does not have")
@@ -221,7 +225,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     continue;
                 };
                 let contract = s.contract(kernel);
-                let mismatch = check(s, contract, obs, &env);
+                let mismatch = check(s, contract, obs, *iterations, &env);
                 if let Some(m) = &mismatch {
                     let what = format!("{} ({}, line {}): {m}", s.label, s.spec.name, s.line);
                     match (obs, s.spec.role) {
@@ -238,7 +242,10 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                 }
                 // Learn first, so that an mmap's own result reads as `$m`, not as a number.
                 env.learn(case, s, obs);
-                let observed = render::obs(obs, &env);
+                let observed = match iterations {
+                    Some(n) => format!("{} (iteration {n})", render::obs(obs, &env)),
+                    None => render::obs(obs, &env),
+                };
                 steps[*step] = Some(StepRun {
                     label: s.label.clone(),
                     call: s.spec.name.to_string(),
@@ -339,7 +346,13 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
 }
 
 /// Compares one observation with its contract; `Some` says what differs.
-pub fn check(step: &Step, contract: &Expectation, obs: &Obs, env: &Env) -> Option<String> {
+pub fn check(
+    step: &Step,
+    contract: &Expectation,
+    obs: &Obs,
+    iterations: Option<u64>,
+    env: &Env,
+) -> Option<String> {
     if let Obs::NotRun { reason } = obs {
         return Some(format!("did not run: {reason}"));
     }
@@ -349,8 +362,8 @@ pub fn check(step: &Step, contract: &Expectation, obs: &Obs, env: &Env) -> Optio
     match (&contract.outcome, obs) {
         (Outcome::Success(want), Obs::Ok { value, .. }) => {
             if let Some(want) = want {
-                match want.eval(env) {
-                    Ok(w) if w == *value => {}
+                match want.rhs.eval(env) {
+                    Ok(w) if want.op.holds(*value, w) => {}
                     Ok(_) => return differ(),
                     Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
                 }
@@ -403,8 +416,12 @@ pub fn check(step: &Step, contract: &Expectation, obs: &Obs, env: &Env) -> Optio
         _ => None,
     };
     for c in &contract.checks {
-        if let Some(m) = check_data(step, c, data, env) {
-            return Some(m);
+        let m = match c {
+            Check::Iterations(cmp) => compare("iterations", cmp, iterations.unwrap_or(1), env),
+            _ => check_data(step, c, data, env),
+        };
+        if m.is_some() {
+            return m;
         }
     }
     None
@@ -486,6 +503,31 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
                 render::residency(got)
             )
         }),
+        (Check::VmFlags(want), Some(Data::Smaps(got))) => {
+            if got.is_empty() {
+                return Some("no mapping in the range to check VmFlags of".into());
+            }
+            for m in got {
+                for (flag, present) in want {
+                    if m.vmflags.contains(flag) != *present {
+                        return Some(format!(
+                            "expected VmFlags {}{flag} on [{}, {}), observed VmFlags: {}",
+                            if *present { "+" } else { "-" },
+                            render::address(m.start, env),
+                            render::address(m.end, env),
+                            m.vmflags.join(" ")
+                        ));
+                    }
+                }
+            }
+            None
+        }
+        (Check::Rss(c), Some(Data::Smaps(got))) => {
+            compare("Rss (bytes)", c, got.iter().map(|m| m.rss).sum(), env)
+        }
+        (Check::Locked(c), Some(Data::Smaps(got))) => {
+            compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
+        }
         (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
             (true, None) | (false, Some(_)) => None,
             (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
@@ -553,7 +595,11 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
     }
 
     fn step(step: usize, obs: Obs) -> Result<Record, String> {
-        Ok(Record::Step { step, obs })
+        Ok(Record::Step {
+            step,
+            obs,
+            iterations: None,
+        })
     }
 
     fn ok(value: u64) -> Obs {

@@ -138,6 +138,26 @@ pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
         .join(", ")
 }
 
+pub fn smaps(entries: &[crate::wire::SmapsEntry], env: &Env) -> String {
+    if entries.is_empty() {
+        return "no mapping".into();
+    }
+    entries
+        .iter()
+        .map(|m| {
+            format!(
+                "[{}, {}) Rss {} Locked {} VmFlags {}",
+                address(m.start, env),
+                address(m.end, env),
+                m.rss,
+                m.locked,
+                m.vmflags.join(" ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn residency(bits: &[bool]) -> String {
     bits.iter().map(|b| if *b { '1' } else { '0' }).collect()
 }
@@ -154,6 +174,7 @@ pub fn obs(o: &Obs, env: &Env) -> String {
             None => format!("= {}", address(*value, env)),
             Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
             Some(Data::Maps(m)) => maps(m, env),
+            Some(Data::Smaps(m)) => smaps(m, env),
             Some(Data::Stat { size, blocks }) => format!("st_size {size}, st_blocks {blocks}"),
             Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
             Some(Data::Resident(bits)) => format!("resident {}", residency(bits)),

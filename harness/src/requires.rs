@@ -9,6 +9,28 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
     if r.root && host.euid != 0 {
         return Err(format!("needs root; running as uid {}", host.euid));
     }
+    if !r.arch.is_empty() && !r.arch.contains(&host.machine) {
+        return Err(format!(
+            "written for {}; this machine is {}",
+            r.arch.join(", "),
+            host.machine
+        ));
+    }
+    for path in &r.exists {
+        if !std::path::Path::new(path).exists() {
+            return Err(format!("needs {path}, which this kernel does not have"));
+        }
+    }
+    if r.hugepages > 0 {
+        let free = free_huge_pages();
+        if free < r.hugepages {
+            return Err(format!(
+                "needs {} free huge pages; HugePages_Free is {free} (reserve some with \
+                 sysctl vm.nr_hugepages={})",
+                r.hugepages, r.hugepages
+            ));
+        }
+    }
     for cap in &r.caps {
         if !caps::has_cap(None, caps::CapSet::Effective, *cap).unwrap_or(false) {
             return Err(format!("needs {cap} in the effective capability set"));
@@ -37,4 +59,16 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// HugePages_Free from /proc/meminfo (0 when it cannot be read).
+fn free_huge_pages() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("HugePages_Free:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -6,8 +6,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Record {
-    /// A step ran (or could not) and this is what happened.
-    Step { step: usize, obs: Obs },
+    /// A step ran (or could not) and this is what happened. A repeated step says how often.
+    Step {
+        step: usize,
+        obs: Obs,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        iterations: Option<u64>,
+    },
     /// The top-level list finished: the child is about to exit normally.
     Done,
     /// The child could not prepare the case (drop capabilities, set limits): the harness broke.
@@ -44,6 +49,7 @@ pub enum Obs {
 pub enum Data {
     Bytes(Bytes),
     Maps(Vec<MapsEntry>),
+    Smaps(Vec<SmapsEntry>),
     Stat {
         size: u64,
         blocks: u64,
@@ -135,6 +141,17 @@ impl<'de> Deserialize<'de> for Bytes {
             .collect::<Result<Vec<u8>, _>>()
             .map(Bytes::Raw)
     }
+}
+
+/// One mapping of /proc/self/smaps: its range (clipped to the query), VmFlags, and the Rss and
+/// Locked of the whole mapping, in bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SmapsEntry {
+    pub start: u64,
+    pub end: u64,
+    pub vmflags: Vec<String>,
+    pub rss: u64,
+    pub locked: u64,
 }
 
 /// A line of /proc/self/maps, clipped to the queried range.
@@ -245,6 +262,7 @@ mod tests {
     #[test]
     fn steps_round_trip() {
         let r = Record::Step {
+            iterations: None,
             step: 3,
             obs: Obs::Ok {
                 value: 7,
@@ -255,6 +273,7 @@ mod tests {
         stream.extend(Record::Done.encode());
         stream.extend(b"garbage\n");
         let run = Record::Step {
+            iterations: Some(2),
             step: 4,
             obs: Obs::Ok {
                 value: 0,

@@ -279,8 +279,33 @@ impl<'a> Loader<'a> {
         let r = r.get_ref();
         let mut out = Requirements {
             root: r.root.unwrap_or(false),
+            hugepages: r.hugepages.as_ref().map_or(0, |h| *h.get_ref()),
             ..Default::default()
         };
+        for a in &r.arch {
+            const ARCHES: &[&str] = &["x86_64", "aarch64", "riscv64", "s390x", "ppc64le", "i686"];
+            if ARCHES.contains(&a.get_ref().as_str()) {
+                out.arch.push(a.get_ref().clone());
+            } else {
+                let near = names::nearest(a.get_ref(), ARCHES.iter().copied());
+                self.error(
+                    a.span(),
+                    "requires.arch",
+                    unknown("architecture", a.get_ref(), &near),
+                );
+            }
+        }
+        for p in &r.exists {
+            if p.get_ref().starts_with('/') {
+                out.exists.push(p.get_ref().clone());
+            } else {
+                self.error(
+                    p.span(),
+                    "requires.exists",
+                    format!("`{}` must be an absolute path", p.get_ref()),
+                );
+            }
+        }
         for (field, list, target) in [
             ("requires.caps", &r.caps, &mut out.caps),
             (
@@ -382,8 +407,41 @@ impl<'a> Loader<'a> {
                 continue;
             };
             let field = format!("{label} ({})", call.name);
+            // A repeated step sees `$i`, its iteration, in its own arguments only.
+            let repeat = spec.repeat.as_ref().map(|r| {
+                let slot = plan.slots.len();
+                plan.slots.push("i".into());
+                if *r.get_ref() == 0 {
+                    self.error(
+                        r.span(),
+                        &format!("{field} repeat"),
+                        "`repeat` must be at least 1".into(),
+                    );
+                }
+                (*r.get_ref(), slot)
+            });
+            if let Some((_, slot)) = repeat {
+                names.visible.push(("i".into(), slot));
+            }
             let args = self.args(spec, call, &field, names);
+            if repeat.is_some() {
+                names.visible.pop();
+            }
             let expect = self.expectations(spec, call, &field, names);
+            if repeat.is_none() {
+                if let Some(e) = spec
+                    .expect
+                    .iter()
+                    .chain(&spec.expect_if)
+                    .find(|e| e.get_ref().iterations.is_some())
+                {
+                    self.error(
+                        e.span(),
+                        &format!("{field} expect.iterations"),
+                        "`iterations` counts the runs of a step with `repeat`".into(),
+                    );
+                }
+            }
             let step = Step {
                 index,
                 list,
@@ -396,6 +454,7 @@ impl<'a> Loader<'a> {
                 args,
                 expect,
                 child_list: None,
+                repeat,
             };
             plan.steps.push(step);
 
@@ -855,7 +914,7 @@ impl<'a> Loader<'a> {
         } else if let Some(exit) = &e.exit {
             Outcome::Exit(*exit.get_ref() as i32)
         } else if let Some(ret) = &e.ret {
-            Outcome::Success(self.value_expr(ret, &[], &format!("{field}.ret"), &resolve))
+            Outcome::Success(self.compare(ret, &format!("{field}.ret"), &resolve))
         } else if is_wait {
             Outcome::Exit(0)
         } else {
@@ -944,6 +1003,47 @@ impl<'a> Loader<'a> {
         if let Some(q) = &e.equal {
             if allow(self, "equal", q.span()) {
                 checks.push(Check::Equal(*q.get_ref()));
+            }
+        }
+        if let Some(flags) = &e.vmflags {
+            if allow(self, "vmflags", flags.span()) {
+                let mut parsed = Vec::new();
+                for token in flags.get_ref().split_whitespace() {
+                    let sign = match token.chars().next() {
+                        Some('+') => Some(true),
+                        Some('-') => Some(false),
+                        _ => None,
+                    };
+                    let name = token.get(1..).unwrap_or("");
+                    let well_formed = name.len() == 2
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                    if let (Some(present), true) = (sign, well_formed) {
+                        parsed.push((name.to_string(), present));
+                    } else {
+                        self.error(
+                            flags.span(),
+                            &format!("{field}.vmflags"),
+                            format!("`{token}` is not +XX or -XX with a two-letter smaps VmFlags name, like +lo or -dc"),
+                        );
+                    }
+                }
+                checks.push(Check::VmFlags(parsed));
+            }
+        }
+        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 3] = [
+            ("rss", &e.rss, Check::Rss),
+            ("locked", &e.locked, Check::Locked),
+            ("iterations", &e.iterations, Check::Iterations),
+        ];
+        for (name, value, make) in byte_counts {
+            if let Some(v) = value {
+                if name == "iterations" || allow(self, name, v.span()) {
+                    if let Some(c) = self.compare(v, &format!("{field}.{name}"), &resolve) {
+                        checks.push(make(c));
+                    }
+                }
             }
         }
         if let Some(maps) = &e.maps {

@@ -31,6 +31,12 @@ pub struct Case {
 #[derive(Debug, Clone, Default)]
 pub struct Requirements {
     pub root: bool,
+    /// Machine architectures (`uname -m`) the case is written for.
+    pub arch: Vec<String>,
+    /// Free huge pages needed (HugePages_Free of /proc/meminfo).
+    pub hugepages: u64,
+    /// Paths that must exist: kernel features show up in /sys and /proc.
+    pub exists: Vec<String>,
     pub caps: Vec<caps::Capability>,
     pub caps_dropped: Vec<caps::Capability>,
     pub kernel: Option<Range>,
@@ -66,6 +72,8 @@ pub struct Step {
     pub expect: Vec<Expectation>,
     /// For `fork`: the list its child runs.
     pub child_list: Option<usize>,
+    /// `repeat = N`: run up to N times, `$i` counting from 0, stopping at the first failure.
+    pub repeat: Option<(u64, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +124,9 @@ pub struct Expectation {
 
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// The call succeeds; with a value, it returns exactly that.
-    Success(Option<Expr>),
+    /// The call succeeds; with a value, it returns that (`"$m"`), or one that compares so
+    /// (`"<0x80000000"`).
+    Success(Option<Compare>),
     /// The call fails with one of these errnos.
     Errno(Vec<i32>),
     /// The access is stopped by this signal (and si_code, and fault address when given).
@@ -143,6 +152,12 @@ pub enum Check {
     Majflt(Compare),
     Resident(Vec<bool>),
     Equal(bool),
+    /// smaps VmFlags: each `(flag, present)` must hold for every VMA in the range.
+    VmFlags(Vec<(String, bool)>),
+    Rss(Compare),
+    Locked(Compare),
+    /// How many times a repeated step ran.
+    Iterations(Compare),
 }
 
 #[derive(Debug, Clone)]

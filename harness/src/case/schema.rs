@@ -49,6 +49,15 @@ pub struct Requires {
     /// Filesystems the case runs on, once each: `tmpfs`, `ext4`, `xfs`, `btrfs`.
     #[serde(default)]
     pub fs: Vec<Spanned<String>>,
+    /// Architectures (`uname -m`) the case is written for: `["x86_64"]`.
+    #[serde(default)]
+    pub arch: Vec<Spanned<String>>,
+    /// Free huge pages the case needs (HugePages_Free).
+    #[serde(default)]
+    pub hugepages: Option<Spanned<u64>>,
+    /// Paths that must exist, such as `/sys/kernel/mm/ksm` for a kernel with KSM.
+    #[serde(default)]
+    pub exists: Vec<Spanned<String>>,
     /// Resource limits the child sets before its first step: `{ RLIMIT_MEMLOCK = "0" }`.
     #[serde(default)]
     pub rlimits: BTreeMap<Spanned<String>, Spanned<Value>>,
@@ -73,6 +82,10 @@ pub struct StepSpec {
     /// Steps of the child of a `fork`.
     #[serde(default)]
     pub child: Vec<StepSpec>,
+    /// Run the step up to this many times, `$i` counting from 0; it stops at the first failure,
+    /// whose outcome is the step's.
+    #[serde(default)]
+    pub repeat: Option<Spanned<u64>>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -142,6 +155,18 @@ pub struct ExpectSpec {
     pub resident: Option<Spanned<String>>,
     #[serde(default)]
     pub equal: Option<Spanned<bool>>,
+    /// smaps VmFlags: `"+lo -dc"`, each flag present (+) or absent (-) in every VMA of the range.
+    #[serde(default)]
+    pub vmflags: Option<Spanned<String>>,
+    /// smaps Rss, in bytes, summed over the VMAs of the range.
+    #[serde(default)]
+    pub rss: Option<Spanned<Value>>,
+    /// smaps Locked, in bytes, summed over the VMAs of the range.
+    #[serde(default)]
+    pub locked: Option<Spanned<Value>>,
+    /// How many times a `repeat`ed step ran.
+    #[serde(default)]
+    pub iterations: Option<Spanned<Value>>,
 }
 
 /// One expected line of `/proc/self/maps`, clipped to the queried range.

@@ -46,6 +46,7 @@ pub enum Call {
     Exec,
     // Looking.
     Maps,
+    Smaps,
     Stat,
     Faults,
 }
@@ -487,6 +488,16 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &["maps"],
         doc: "reads /proc/self/maps: the lines overlapping [addr, addr+len), clipped to that range",
+    },
+    CallSpec {
+        name: "smaps",
+        call: Call::Smaps,
+        role: Role::Kernel,
+        args: &[req("addr", N), req("len", N)],
+        one_of: &[],
+        checks: &["vmflags", "rss", "locked"],
+        doc: "reads /proc/self/smaps for the mappings overlapping [addr, addr+len): their VmFlags, \
+              and Rss and Locked summed, in bytes",
     },
     CallSpec {
         name: "stat",
