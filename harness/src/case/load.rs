@@ -116,7 +116,7 @@ pub fn load_one(file: &Path, id: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
         Ok(p) => p,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            cx.error(span, "", e.message().trim().to_string());
+            cx.error(span, "", with_suggestion(e.message().trim()));
             return Err(cx.diags);
         }
     };
@@ -1177,6 +1177,24 @@ fn resolve_name(names: &Names, name: &str) -> Result<usize, String> {
     }
 }
 
+/// Adds the nearest field to serde's "unknown field `expct`, expected one of `id`, ..." message.
+fn with_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match names::nearest(field, known.iter().copied()).first() {
+        Some(best) => format!(
+            "unknown field `{field}`; did you mean `{best}`? (known: {})",
+            known.join(", ")
+        ),
+        None => message.to_string(),
+    }
+}
+
 fn unknown(what: &str, name: &str, near: &[&str]) -> String {
     match near.first() {
         Some(n) => format!("unknown {what} `{name}`; did you mean `{n}`?"),
@@ -1327,7 +1345,7 @@ mod tests {
         ));
         assert_eq!(errs.len(), 1);
         assert!(
-            errs[0].starts_with("6:1 : unknown field `expct`"),
+            errs[0].starts_with("6:1 : unknown field `expct`; did you mean `expect`?"),
             "{errs:#?}"
         );
     }
