@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint unit cases bench bless build clean
+.PHONY: run test lint cases bench bless build static matrix clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -17,6 +17,18 @@ test: lint
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+## A statically linked mmcheck, for VM initramfs images and gVisor.
+STATIC := target/x86_64-unknown-linux-gnu/release/mmcheck
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked \
+		--target x86_64-unknown-linux-gnu --bin mmcheck
+
+## The suite in every environment of ci/environments.toml; fails on a snapshot change.
+## make matrix BLESS=1 accepts the new snapshots; make matrix ONLY=gvisor runs one.
+matrix: build static
+	./target/release/mmcheck matrix --static $(STATIC) $(if $(BLESS),--bless) \
+		$(foreach e,$(ONLY),--only $(e))
 
 ## Only the cases, as libtest trials (filters work: make cases FILTER=mprotect/).
 cases:

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HostEnv {
+    /// `linux-6.12-x86_64`: names the snapshot folder.
+    #[serde(rename = "key")]
+    pub env_key: String,
     /// `uname -r`.
     pub release: String,
     /// `uname -m`.
@@ -42,9 +45,11 @@ impl HostEnv {
             .map(PathBuf::from)
             .filter(|p| p.is_dir())
             .unwrap_or_else(|| PathBuf::from("/tmp"));
+        let platform = detect_platform();
         HostEnv {
+            env_key: key(&platform, &release, &machine),
             kernel: version::parse_release(&release),
-            platform: detect_platform(),
+            platform,
             release,
             machine,
             page_size: sys::page_size(),
@@ -73,10 +78,28 @@ impl HostEnv {
     }
 }
 
-/// `linux` unless the runner says otherwise (`MMCHECK_PLATFORM=gvisor` when it starts the
-/// suite under runsc): a sandbox that imitates Linux well is, by design, hard to tell from inside.
+/// `gvisor` when the kernel is gVisor's Sentry, else `linux`; `MMCHECK_PLATFORM` overrides.
+/// The Sentry reports a fixed, fictional Linux 4.4.0 build in /proc/version (seen with Debian's
+/// runsc 2022-12), which no real kernel has.
 fn detect_platform() -> String {
-    std::env::var("MMCHECK_PLATFORM").unwrap_or_else(|_| "linux".into())
+    if let Ok(p) = std::env::var("MMCHECK_PLATFORM") {
+        return p;
+    }
+    let version = std::fs::read_to_string("/proc/version").unwrap_or_default();
+    if version.starts_with("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016") {
+        "gvisor".into()
+    } else {
+        "linux".into()
+    }
+}
+
+/// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`, or
+/// `gvisor-x86_64` (gVisor's kernel version is a fiction, so it is left out).
+pub fn key(platform: &str, release: &str, machine: &str) -> String {
+    match (platform, version::parse_release(release)) {
+        ("linux", Some((major, minor, _))) => format!("linux-{major}.{minor}-{machine}"),
+        (p, _) => format!("{p}-{machine}"),
+    }
 }
 
 /// The first writable directory of each filesystem among the usual places, and those the user

@@ -4,6 +4,7 @@
 pub mod case;
 pub mod child;
 pub mod env;
+pub mod matrix;
 pub mod mutant;
 pub mod names;
 pub mod outcome;
@@ -12,6 +13,7 @@ pub mod render;
 pub mod requires;
 pub mod runner;
 pub mod scratch;
+pub mod snapshot;
 pub mod sys;
 pub mod version;
 pub mod wire;

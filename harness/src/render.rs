@@ -439,6 +439,123 @@ pub fn mutants(out: &mut dyn Write, verdicts: &[MutantVerdict]) {
     );
 }
 
+/// A matrix status line: `[linux-6.1] 120/235`.
+pub fn matrix_status(out: &mut dyn Write, env: &str, status: &str) {
+    let _ = writeln!(out, "[{env}] {status}");
+}
+
+/// The matrix summary: per environment its verdict counts and snapshot changes, and where the
+/// environments differ.
+pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome], bless: bool) {
+    use crate::snapshot::Compared;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:12} {:22} {:>7}  {:>6} {:>6} {:>6} {:>6}  snapshots",
+        "environment", "key", "seconds", "pass", "fail", "broken", "skip"
+    );
+    for o in outcomes {
+        match &o.result {
+            Err(e) => {
+                let _ = writeln!(
+                    out,
+                    "{:12} {:22} {:7.1}  could not run:",
+                    o.name, "-", o.seconds
+                );
+                for line in e.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            Ok(r) => {
+                let t = Totals::of(&r.runs);
+                let changed: Vec<&str> = r
+                    .snapshots
+                    .iter()
+                    .filter(|(_, c)| matches!(c, Compared::Changed { .. }))
+                    .map(|(g, _)| g.as_str())
+                    .collect();
+                let new = r
+                    .snapshots
+                    .iter()
+                    .filter(|(_, c)| *c == Compared::New)
+                    .count();
+                let accepted = r
+                    .snapshots
+                    .iter()
+                    .filter(|(_, c)| *c == Compared::Accepted)
+                    .count();
+                let state = if !changed.is_empty() {
+                    format!("CHANGED: {}", changed.join(", "))
+                } else if new > 0 {
+                    format!("{new} new, pending review")
+                } else if accepted > 0 {
+                    format!("{accepted} written")
+                } else {
+                    "unchanged".into()
+                };
+                let _ = writeln!(
+                    out,
+                    "{:12} {:22} {:7.1}  {:6} {:6} {:6} {:6}  {state}",
+                    o.name,
+                    o.key.as_deref().unwrap_or("-"),
+                    o.seconds,
+                    t.passed,
+                    t.failed,
+                    t.broken,
+                    t.skipped
+                );
+            }
+        }
+    }
+    let ran: Vec<(&str, &Vec<CaseRun>)> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|r| (o.name.as_str(), &r.runs)))
+        .collect();
+    if ran.len() > 1 {
+        let mut ids: Vec<&str> = ran
+            .iter()
+            .flat_map(|(_, runs)| runs.iter().map(|r| r.id.as_str()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let differing = ids
+            .iter()
+            .filter(|id| {
+                let verdicts: Vec<Option<Status>> = ran
+                    .iter()
+                    .map(|(_, runs)| runs.iter().find(|r| r.id == **id).map(|r| r.status))
+                    .collect();
+                verdicts.windows(2).any(|w| w[0] != w[1])
+            })
+            .count();
+        let _ = writeln!(
+            out,
+            "{differing} of {} cases have different verdicts across these environments \
+             (mmcheck report shows them side by side).",
+            ids.len()
+        );
+    }
+    let any_changed = outcomes.iter().any(|o| {
+        o.result.as_ref().is_ok_and(|r| {
+            r.snapshots
+                .iter()
+                .any(|(_, c)| matches!(c, Compared::Changed { .. }))
+        })
+    });
+    if any_changed && !bless {
+        let _ = writeln!(
+            out,
+            "Snapshots changed: the new ones are beside the old as .snap.new. Review them with \
+             `cargo insta review`, or accept them all with `make matrix BLESS=1`."
+        );
+    }
+}
+
+/// One progress line, for machines reading a run from afar (a VM's serial console).
+pub fn progress(out: &mut dyn Write, done: usize, total: usize, id: &str) {
+    let _ = writeln!(out, "mmcheck: progress {done}/{total} {id}");
+}
+
 /// A plain error line for the command line.
 pub fn error(out: &mut dyn Write, message: &str) {
     let _ = writeln!(out, "error: {message}");

@@ -16,7 +16,16 @@ use std::sync::Mutex;
 /// unmounts them. A janitor that cannot start is reported in the skip reasons, not fatal.
 pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
     let mut host = HostEnv::detect();
-    let wanted = crate::env::filesystems_of(cases.iter().copied());
+    // Filesystems the user (or a VM's init) named in MMCHECK_SCRATCH need no mount of ours.
+    let given = std::env::var("MMCHECK_SCRATCH").unwrap_or_default();
+    let wanted: Vec<String> = crate::env::filesystems_of(cases.iter().copied())
+        .into_iter()
+        .filter(|fs| {
+            !given
+                .split(',')
+                .any(|item| item.starts_with(&format!("{fs}=")))
+        })
+        .collect();
     match Session::start(exe, &wanted, &host.default_scratch) {
         Ok(Some(session)) => {
             host.use_session(&session);

@@ -107,7 +107,13 @@ pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
                 mounts.push(dir);
             }
             Err(why) => {
-                let _ = writeln!(out, "{fs} error {why}");
+                // One line per answer: tools print several.
+                let why: Vec<&str> = why
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let _ = writeln!(out, "{fs} error {}", why.join(" "));
             }
         }
     }

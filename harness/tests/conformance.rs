@@ -1,49 +1,94 @@
 //! `cargo test`: every case of `cases/` is one libtest-mimic trial named by its id, so that
 //! `cargo test -- mprotect/` filters and `--list`, `--ignored`, `--test-threads` work as usual.
 //! Trials run on threads; each hands its case to a single-threaded worker process that forks.
-//! Each case also runs against the mutant kernels that ignore a call it names in `symbols`
-//! (`mprotect/x (kernel ignores mprotect)`): that trial fails if the case still passes.
+//!
+//! Two more kinds of trial ride along:
+//! - `mprotect/x (kernel ignores mprotect)`: the case against a mutant kernel that ignores a call
+//!   it names in `symbols`; it fails if the case still passes.
+//! - `snapshot linux-6.18-x86_64/mprotect`: what this kernel did in every case of a group,
+//!   compared with the committed snapshot of this environment. The verdicts above judge the
+//!   documented contract; the snapshot records the kernel's behaviour, so that kernels diff.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mmcheck::case::load;
+use mmcheck::case::plan::Case;
+use mmcheck::env::HostEnv;
 use mmcheck::outcome::Status;
 use mmcheck::pool::Pool;
-use mmcheck::{mutant, render, requires, runner};
-use std::path::Path;
+use mmcheck::{mutant, render, requires, runner, snapshot};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+struct Shared {
+    host: HostEnv,
+    pool: Pool,
+}
 
 fn main() {
     let args = Arguments::from_args();
-    // MMCHECK_CASES runs a directory of your own cases the same way.
-    let root = std::env::var_os("MMCHECK_CASES")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases"));
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // MMCHECK_CASES runs a directory of your own cases the same way (without snapshots).
+    let own_cases = std::env::var_os("MMCHECK_CASES").map(PathBuf::from);
+    let root = own_cases.clone().unwrap_or_else(|| repo.join("cases"));
     let (cases, diags) = load::load_dir(&root);
     if !diags.is_empty() {
         render::diagnostics(&mut std::io::stderr(), &diags);
         std::process::exit(2);
     }
     let exe = Path::new(env!("CARGO_BIN_EXE_mmcheck"));
-    // As root, fresh tmpfs, ext4, xfs and btrfs scratch mounts, removed when `_mounts` drops.
-    let (host, _mounts) = runner::prepare_host(&cases.iter().collect::<Vec<_>>(), exe);
-    let host = Arc::new(host);
-    let pool = Arc::new(Pool::new(exe));
+    // As root, fresh tmpfs, ext4, xfs and btrfs scratch mounts, removed when `mounts` drops.
+    let (host, mounts) = runner::prepare_host(&cases.iter().collect::<Vec<_>>(), exe);
+    let shared = Arc::new(Shared {
+        host,
+        pool: Pool::new(exe),
+    });
     // With --ignored (or --include-ignored) the cases whose requirements are unmet are marked
     // ignored and run anyway, so a kernel developer can see what they do; otherwise they report
     // "ignored" at run time, with the reason.
     let force = args.ignored || args.include_ignored;
-    let mut trials: Vec<Trial> = cases
+
+    let mut trials = case_trials(&cases, &shared, force);
+    trials.extend(mutant_trials(&cases, &shared));
+    if own_cases.is_none() {
+        trials.extend(snapshot_trials(&cases, &shared, &repo));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    // Unmount before exiting: exit() would skip the drops.
+    drop(shared);
+    drop(mounts);
+    conclusion.exit();
+}
+
+fn case_trials(cases: &[Case], shared: &Arc<Shared>, force: bool) -> Vec<Trial> {
+    cases
         .iter()
-        .flat_map(|case| {
-            mutant::applicable(case)
-                .into_iter()
-                .map(move |m| (case.clone(), m))
+        .map(|case| {
+            let unmet = requires::check(case, &shared.host).is_err();
+            let (case, shared) = (case.clone(), Arc::clone(shared));
+            Trial::ignorable_test(case.id.clone(), move || {
+                let run = runner::run_one(&case, &shared.host, &shared.pool, force, None);
+                match run.status {
+                    Status::Pass => Ok(Completion::Completed),
+                    Status::Skip => Ok(Completion::ignored_with(run.reason)),
+                    Status::Fail | Status::Broken => {
+                        Err(Failed::from(render::failure(&run, &case)))
+                    }
+                }
+            })
+            .with_ignored_flag(force && unmet)
         })
+        .collect()
+}
+
+fn mutant_trials(cases: &[Case], shared: &Arc<Shared>) -> Vec<Trial> {
+    cases
+        .iter()
+        .flat_map(|case| mutant::applicable(case).into_iter().map(move |m| (case, m)))
         .map(|(case, m)| {
-            let (host, pool) = (Arc::clone(&host), Arc::clone(&pool));
+            let (case, shared) = (case.clone(), Arc::clone(shared));
             let name = format!("{} (kernel ignores {m})", case.id);
             Trial::ignorable_test(name, move || {
-                let run = runner::run_one(&case, &host, &pool, false, Some(m));
+                let run = runner::run_one(&case, &shared.host, &shared.pool, false, Some(m));
                 let verdict = render::MutantVerdict::of(&case, m, &run);
                 match run.status {
                     Status::Skip => Ok(Completion::ignored_with(run.reason)),
@@ -52,24 +97,76 @@ fn main() {
                 }
             })
         })
-        .collect();
-    let real = cases.into_iter().map(|case| {
-        let unmet = requires::check(&case, &host).is_err();
-        let (host, pool) = (Arc::clone(&host), Arc::clone(&pool));
-        Trial::ignorable_test(case.id.clone(), move || {
-            let run = runner::run_one(&case, &host, &pool, force, None);
-            match run.status {
-                Status::Pass => Ok(Completion::Completed),
-                Status::Skip => Ok(Completion::ignored_with(run.reason)),
-                Status::Fail | Status::Broken => Err(Failed::from(render::failure(&run, &case))),
-            }
+        .collect()
+}
+
+/// One trial per case group. With committed snapshots for this environment, a change fails
+/// (insta shows the diff); without any, the trial writes pending snapshots and says so.
+fn snapshot_trials(cases: &[Case], shared: &Arc<Shared>, repo: &Path) -> Vec<Trial> {
+    let key = shared.host.env_key.clone();
+    let dir = snapshot::dir(repo, &key);
+    let committed = snapshot::exists(&dir);
+    let bless = std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always");
+    let mut groups: Vec<&str> = cases.iter().map(|c| snapshot::group_of(&c.id)).collect();
+    groups.dedup();
+    groups
+        .into_iter()
+        .map(|group| {
+            let members: Vec<Case> = cases
+                .iter()
+                .filter(|c| snapshot::group_of(&c.id) == group)
+                .cloned()
+                .collect();
+            let (shared, dir, key, group) = (
+                Arc::clone(shared),
+                dir.clone(),
+                key.clone(),
+                group.to_string(),
+            );
+            Trial::ignorable_test(format!("snapshot {key}/{group}"), move || {
+                let runs: Vec<_> = members
+                    .iter()
+                    .map(|c| runner::run_one(c, &shared.host, &shared.pool, false, None))
+                    .collect();
+                let text = snapshot::render_group(&group, &runs);
+                check_snapshot(&dir, &key, &group, &text, committed, bless)
+            })
         })
-        .with_ignored_flag(force && unmet)
-    });
-    trials.splice(0..0, real);
-    let conclusion = libtest_mimic::run(&args, trials);
-    // Unmount before exiting: exit() would skip the drops.
-    drop(pool);
-    drop(_mounts);
-    conclusion.exit();
+        .collect()
+}
+
+fn check_snapshot(
+    dir: &Path,
+    key: &str,
+    group: &str,
+    text: &str,
+    committed: bool,
+    bless: bool,
+) -> Result<Completion, Failed> {
+    if bless || !committed {
+        let outcome = snapshot::compare(dir, key, group, text, bless)
+            .map_err(|e| Failed::from(format!("cannot write the snapshot: {e}")))?;
+        return Ok(match outcome {
+            snapshot::Compared::New => Completion::ignored_with(format!(
+                "no committed snapshots for {key} yet: wrote {group}.snap.new in {}; review with \
+                 `cargo insta review`, or accept with `make bless`",
+                dir.display()
+            )),
+            _ => Completion::Completed,
+        });
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("{group} cases observed in {key}"));
+    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(group, text));
+    }));
+    checked.map(|_| Completion::Completed).map_err(|_| {
+        Failed::from(format!(
+            "what this kernel ({key}) did in the {group} cases changed (the diff is above). \
+             If the change is expected, accept it with `make bless` or `cargo insta review`."
+        ))
+    })
 }

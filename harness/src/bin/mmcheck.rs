@@ -34,6 +34,9 @@ enum Command {
         /// Directory of case files (default: the repository's `cases/`).
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
+        /// Print `mmcheck: progress N/M ID` on stderr as cases finish.
+        #[arg(long)]
+        progress: bool,
     },
     /// Run each case against mutant kernels that ignore one call it names in `symbols`; a case
     /// that still passes does not observe that call's effect.
@@ -41,6 +44,27 @@ enum Command {
         filter: Option<String>,
         #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=256))]
         jobs: Option<u16>,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// Run the suite in every environment of ci/environments.toml (this kernel, Linux 6.1 and
+    /// 6.12 under QEMU, gVisor) and compare each one's snapshots.
+    Matrix {
+        /// Only these environments (by name).
+        #[arg(long = "only", value_name = "NAME")]
+        only: Vec<String>,
+        /// Accept the new snapshots instead of failing on a change.
+        #[arg(long)]
+        bless: bool,
+        /// Environments run at once (default 2: each VM takes one core).
+        #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        jobs: u16,
+        /// The environments file.
+        #[arg(long, value_name = "FILE")]
+        envs: Option<PathBuf>,
+        /// A statically linked mmcheck, for environments without this machine's libraries.
+        #[arg(long = "static", value_name = "FILE")]
+        static_mmcheck: Option<PathBuf>,
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
@@ -96,6 +120,14 @@ fn main() -> ExitCode {
             mutate,
         } => resume(file, &file_id, step, record_fd, scratch, &slots, mutate),
         Command::List { filter, cases } => list(filter, cases),
+        Command::Matrix {
+            only,
+            bless,
+            jobs,
+            envs,
+            static_mmcheck,
+            cases,
+        } => matrix(only, bless, jobs, envs, static_mmcheck, cases),
         Command::Mutants {
             filter,
             jobs,
@@ -106,7 +138,8 @@ fn main() -> ExitCode {
             format,
             jobs,
             cases,
-        } => run(filter, format, jobs, cases),
+            progress,
+        } => run(filter, format, jobs, cases, progress),
     }
 }
 
@@ -153,6 +186,7 @@ fn run(
     format: Format,
     jobs: Option<u16>,
     cases: Option<PathBuf>,
+    progress: bool,
 ) -> ExitCode {
     let dir = cases_dir(cases);
     let cases = match load_or_report(&dir) {
@@ -187,7 +221,12 @@ fn run(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let start = std::time::Instant::now();
     let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
-    let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
+    let report = |done: usize, total: usize, run: &mmcheck::outcome::CaseRun| {
+        if progress {
+            render::progress(&mut std::io::stderr(), done, total, &run.id);
+        }
+    };
+    let runs = runner::run_all(&work, &host, &exe, jobs, &report);
     let seconds = start.elapsed().as_secs_f64();
     if mmcheck::sys::interrupted() {
         render::error(
@@ -243,6 +282,86 @@ fn mutants(filter: Option<String>, jobs: Option<u16>, cases: Option<PathBuf>) ->
         .collect();
     render::mutants(&mut std::io::stdout().lock(), &verdicts);
     if verdicts.iter().any(|v| v.is_unexplained_survivor()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn matrix(
+    only: Vec<String>,
+    bless: bool,
+    jobs: u16,
+    envs: Option<PathBuf>,
+    static_mmcheck: Option<PathBuf>,
+    cases: Option<PathBuf>,
+) -> ExitCode {
+    let cases = cases_dir(cases);
+    let cases = cases.canonicalize().unwrap_or(cases);
+    // The repository is the directory above cases/.
+    let repo = cases
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    if let Err(code) = load_or_report(&cases) {
+        return code;
+    }
+    let envs_file = envs.unwrap_or_else(|| repo.join("ci/environments.toml"));
+    let spec = match mmcheck::matrix::load(&envs_file) {
+        Ok(s) => s,
+        Err(e) => {
+            render::error(&mut std::io::stderr(), &e);
+            return ExitCode::from(2);
+        }
+    };
+    let selected: Vec<_> = spec
+        .envs
+        .into_iter()
+        .filter(|e| only.is_empty() || only.contains(&e.name))
+        .collect();
+    if let Some(unknown) = only
+        .iter()
+        .find(|n| !selected.iter().any(|e| &e.name == *n))
+    {
+        render::error(
+            &mut std::io::stderr(),
+            &format!("no environment `{unknown}` in {}", envs_file.display()),
+        );
+        return ExitCode::from(2);
+    }
+    let opts = mmcheck::matrix::Options {
+        mmcheck: std::env::current_exe().expect("the running executable has a path"),
+        static_mmcheck: static_mmcheck
+            .unwrap_or_else(|| repo.join("target/x86_64-unknown-linux-gnu/release/mmcheck")),
+        work: repo.join("target/matrix"),
+        cases,
+        repo,
+        jobs: usize::from(jobs),
+        bless,
+    };
+    // A line per environment per tenth of the way: readable in a terminal and in a CI log.
+    let shown = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
+    let status = |env: &str, what: &str| {
+        let tenth = what.split_once('/').and_then(|(d, t)| {
+            Some(d.parse::<usize>().ok()? * 10 / t.parse::<usize>().ok()?.max(1))
+        });
+        let mut shown = shown.lock().expect("lock");
+        let last = shown.insert(env.to_string(), tenth.unwrap_or(usize::MAX));
+        if tenth.is_none() || last != tenth {
+            render::matrix_status(&mut std::io::stderr(), env, what);
+        }
+    };
+    let outcomes = mmcheck::matrix::run(&selected, &opts, &status);
+    render::matrix_summary(&mut std::io::stdout().lock(), &outcomes, bless);
+    let failed = outcomes.iter().any(|o| {
+        o.result.as_ref().map_or(true, |r| {
+            !bless
+                && r.snapshots
+                    .iter()
+                    .any(|(_, c)| matches!(c, mmcheck::snapshot::Compared::Changed { .. }))
+        })
+    });
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the suite in a Linux kernel booted with QEMU under software emulation (TCG: /dev/kvm
+# here is a nested virtualizer that cannot boot these kernels) and prints its JSON on stdout:
+#   ci/run-vm.sh KERNEL_DIR STATIC_MMCHECK CASES_DIR
+# KERNEL_DIR comes from ci/setup-kernel.sh. The guest boots from an initramfs holding busybox,
+# mmcheck and the cases, with three virtio disks holding fresh ext4, xfs and btrfs filesystems.
+# Progress lines go to stderr.
+set -euo pipefail
+kdir=$1
+bin=$2
+cases=$3
+here=$(cd "$(dirname "$0")" && pwd)
+for tool in qemu-system-x86_64 cpio busybox mkfs.ext4 mkfs.xfs mkfs.btrfs base64 gzip; do
+  command -v "$tool" >/dev/null || {
+    echo "error: $tool is missing (apt-get install qemu-system-x86 cpio busybox-static e2fsprogs xfsprogs btrfs-progs)" >&2
+    exit 1
+  }
+done
+[ -f "$kdir/ready" ] || { echo "error: $kdir is not prepared: run ci/setup-kernel.sh" >&2; exit 1; }
+busybox=$(command -v busybox)
+if ldd "$busybox" >/dev/null 2>&1; then
+  echo "error: $busybox is dynamically linked; the guest needs busybox-static (apt-get install busybox-static)" >&2
+  exit 1
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+mkdir -p "$root"/{bin,proc,sys,dev,tmp,mnt,modules}
+cp "$busybox" "$root/bin/busybox"
+strip -o "$root/mmcheck" "$bin" 2>/dev/null || cp "$bin" "$root/mmcheck"
+cp -r "$cases" "$root/cases"
+cp "$kdir"/modules/*.ko "$root/modules/" 2>/dev/null || true
+cp "$kdir/modules.order" "$root/modules.order"
+install -m 0755 "$here/vm/init" "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
+
+drives=()
+for fs in ext4 xfs btrfs; do
+  truncate -s 320M "$work/$fs.img"
+  case $fs in
+    ext4) mkfs.ext4 -q -F "$work/$fs.img" ;;
+    *) "mkfs.$fs" -q -f "$work/$fs.img" >/dev/null ;;
+  esac
+  drives+=(-drive "file=$work/$fs.img,if=virtio,format=raw")
+done
+
+# The console log is piped (a plain redirect of QEMU's output lost lines here).
+timeout "${MMCHECK_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 \
+  -nographic -no-reboot -kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=1" "${drives[@]}" < /dev/null 2>&1 \
+  | tr -d '\r' | tee "$work/console.log" | grep --line-buffered '^mmcheck: progress' >&2 || true
+
+if ! grep -q '^MMCHECK-END' "$work/console.log"; then
+  echo "error: the guest did not finish; the last console lines:" >&2
+  tail -n 30 "$work/console.log" >&2
+  exit 1
+fi
+sed -n '/^MMCHECK-BEGIN$/,/^MMCHECK-END$/p' "$work/console.log" | sed '1d;$d' | base64 -d | gunzip

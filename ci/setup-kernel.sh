@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Fetches one of Debian 12's cloud kernels and prepares it for ci/run-vm.sh:
+#   ci/setup-kernel.sh 'linux-image-6.1.0-*-cloud-amd64' DIR
+# DIR gets vmlinuz, release (the kernel release string), and modules/ with the modules the
+# guest needs for virtio disks, xfs and btrfs (their dependencies first), uncompressed, plus
+# modules.order, the order in which to insmod them. Re-running with the same DIR does nothing.
+set -euo pipefail
+pattern=$1
+dir=$2
+[ -f "$dir/ready" ] && exit 0
+need=(apt-get dpkg-deb modinfo xz)
+for tool in "${need[@]}"; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install kmod xz-utils)" >&2; exit 1; }
+done
+mkdir -p "$dir"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# The newest package matching the pattern, from Debian 12's own sources.
+package=$(apt-cache search --names-only "^${pattern//\*/.*}\$" | awk '{print $1}' | grep -v -e -dbg -e -unsigned | sort -V | tail -n 1)
+if [ -z "$package" ]; then
+  echo "error: no package matches $pattern (run apt-get update; it is in Debian 12's main archive)" >&2
+  exit 1
+fi
+(cd "$work" && apt-get download "$package" >/dev/null 2>&1) || {
+  echo "error: apt-get download $package failed" >&2; exit 1; }
+dpkg-deb -x "$work"/*.deb "$work/x"
+release=$(ls "$work/x/lib/modules")
+cp "$work/x/boot/vmlinuz-$release" "$dir/vmlinuz"
+echo "$release" > "$dir/release"
+echo "$package" > "$dir/package"
+moddir="$work/x/lib/modules/$release"
+
+# Resolve dependencies depth first, so that each module follows what it needs.
+declare -A seen=()
+order=()
+path_of() { find "$moddir" -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" | head -n 1; }
+visit() {
+  local name=$1 file deps dep
+  [ -n "${seen[$name]:-}" ] && return
+  seen[$name]=1
+  file=$(path_of "$name")
+  # Not a module file: built into this kernel.
+  [ -n "$file" ] || return 0
+  deps=$(modinfo -F depends "$file" | tr ',' ' ')
+  for dep in $deps; do visit "$dep"; done
+  order+=("$name")
+  case "$file" in
+    *.xz) xz -dc "$file" > "$dir/modules/$name.ko" ;;
+    *.zst) zstd -dqc "$file" > "$dir/modules/$name.ko" ;;
+    *) cp "$file" "$dir/modules/$name.ko" ;;
+  esac
+}
+mkdir -p "$dir/modules"
+for m in virtio_pci virtio_blk xfs btrfs; do visit "$m"; done
+printf '%s\n' "${order[@]}" > "$dir/modules.order"
+touch "$dir/ready"
+echo "prepared $package ($release) in $dir: ${#order[@]} modules" >&2

@@ -1,0 +1,259 @@
+//! `mmcheck matrix`: runs the suite in every environment of `ci/environments.toml` (this
+//! kernel, other kernels booted in QEMU, gVisor), in parallel, and turns each one's JSON result
+//! into that environment's snapshots and stable results under `snapshots/<env-key>/`.
+
+use crate::outcome::CaseRun;
+use crate::snapshot::{self, Compared};
+use serde::Deserialize;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvFile {
+    #[serde(rename = "env")]
+    pub envs: Vec<EnvSpec>,
+}
+
+/// One environment: how to prepare it and how to run the suite in it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvSpec {
+    pub name: String,
+    /// What it is, for people: "Linux 6.1 (Debian 12 cloud kernel) under QEMU TCG".
+    pub about: String,
+    /// Commands that must exist, with the packages that provide them.
+    #[serde(default)]
+    pub needs: Vec<Need>,
+    /// A shell command run first (fetching a kernel, say). Placeholders as in `run`.
+    #[serde(default)]
+    pub setup: Option<String>,
+    /// A shell command that prints the JSON of `mmcheck run --format json` on stdout and
+    /// `mmcheck: progress N/M` lines on stderr. Placeholders: {mmcheck} (this binary),
+    /// {static} (the static binary), {cases} (the cases directory), {work} (a cache directory).
+    pub run: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Need {
+    pub command: String,
+    pub package: String,
+}
+
+pub struct Options {
+    pub repo: PathBuf,
+    pub cases: PathBuf,
+    pub mmcheck: PathBuf,
+    pub static_mmcheck: PathBuf,
+    pub work: PathBuf,
+    pub jobs: usize,
+    pub bless: bool,
+}
+
+/// What became of one environment.
+pub struct EnvOutcome {
+    pub name: String,
+    pub key: Option<String>,
+    pub seconds: f64,
+    pub result: Result<EnvRun, String>,
+}
+
+pub struct EnvRun {
+    pub runs: Vec<CaseRun>,
+    /// (group, how it compared) for every group.
+    pub snapshots: Vec<(String, Compared)>,
+}
+
+/// Parses `ci/environments.toml`, naming the file on error.
+pub fn load(path: &Path) -> Result<EnvFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start].matches('\n').count() + 1)
+            .unwrap_or(0);
+        format!("{}:{line}: {}", path.display(), e.message())
+    })
+}
+
+/// Runs the environments, `jobs` at a time; `progress` hears (env, done, total) and status lines.
+pub fn run(
+    envs: &[EnvSpec],
+    opts: &Options,
+    progress: &(dyn Fn(&str, &str) + Sync),
+) -> Vec<EnvOutcome> {
+    let next = Mutex::new(0usize);
+    let out: Mutex<Vec<Option<EnvOutcome>>> = Mutex::new((0..envs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.max(1) {
+            s.spawn(|| loop {
+                let i = {
+                    let mut n = next.lock().expect("lock");
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(env) = envs.get(i) else { break };
+                let outcome = run_env(env, opts, progress);
+                out.lock().expect("lock")[i] = Some(outcome);
+            });
+        }
+    });
+    out.into_inner()
+        .expect("lock")
+        .into_iter()
+        .map(|o| o.expect("every environment ran"))
+        .collect()
+}
+
+fn expand(template: &str, opts: &Options) -> String {
+    template
+        .replace("{mmcheck}", &opts.mmcheck.to_string_lossy())
+        .replace("{static}", &opts.static_mmcheck.to_string_lossy())
+        .replace("{cases}", &opts.cases.to_string_lossy())
+        .replace("{work}", &opts.work.to_string_lossy())
+}
+
+fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)) -> EnvOutcome {
+    let start = Instant::now();
+    let result = (|| {
+        for need in &env.needs {
+            let found = Command::new("sh")
+                .args(["-c", &format!("command -v {}", need.command)])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                return Err(format!(
+                    "needs `{}`, which is not installed (apt-get install {})",
+                    need.command, need.package
+                ));
+            }
+        }
+        if env.static_needed() && !opts.static_mmcheck.exists() {
+            return Err(format!(
+                "needs the static mmcheck at {} (make static)",
+                opts.static_mmcheck.display()
+            ));
+        }
+        if let Some(setup) = &env.setup {
+            progress(&env.name, "preparing");
+            shell(&expand(setup, opts), &opts.repo, |_| {})?;
+        }
+        progress(&env.name, "running");
+        let stdout = shell(&expand(&env.run, opts), &opts.repo, |line| {
+            if let Some(p) = line.strip_prefix("mmcheck: progress ") {
+                progress(&env.name, p.split(' ').next().unwrap_or(p));
+            }
+        })?;
+        let doc: serde_json::Value = serde_json::from_str(&stdout).map_err(|e| {
+            format!(
+                "its output is not mmcheck's JSON ({e}); it began {:?}",
+                head(&stdout)
+            )
+        })?;
+        let key = doc["env"]["key"]
+            .as_str()
+            .ok_or("its JSON names no environment key")?
+            .to_string();
+        let runs: Vec<CaseRun> = serde_json::from_value(doc["cases"].clone())
+            .map_err(|e| format!("its JSON cases do not parse: {e}"))?;
+        Ok((key, doc, runs))
+    })();
+    let seconds = start.elapsed().as_secs_f64();
+    match result {
+        Err(e) => EnvOutcome {
+            name: env.name.clone(),
+            key: None,
+            seconds,
+            result: Err(e),
+        },
+        Ok((key, doc, runs)) => {
+            let written = record(&key, &doc, &runs, opts);
+            EnvOutcome {
+                name: env.name.clone(),
+                key: Some(key),
+                seconds,
+                result: written.map(|snapshots| EnvRun { runs, snapshots }),
+            }
+        }
+    }
+}
+
+impl EnvSpec {
+    fn static_needed(&self) -> bool {
+        self.run.contains("{static}")
+    }
+}
+
+fn head(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+/// Runs a shell command in `dir`; stderr lines go to `on_line` (and the last ones into the
+/// error), stdout is returned.
+fn shell(cmd: &str, dir: &Path, on_line: impl Fn(&str)) -> Result<String, String> {
+    let mut child = Command::new("bash")
+        .args(["-c", cmd])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let mut tail: Vec<String> = Vec::new();
+    for line in BufReader::new(child.stderr.take().expect("piped"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        on_line(&line);
+        if !line.starts_with("mmcheck: progress") {
+            tail.push(line);
+            if tail.len() > 15 {
+                tail.remove(0);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    let out = reader.join().unwrap_or_default();
+    if status.success() {
+        Ok(out)
+    } else {
+        Err(format!("`{cmd}` failed ({status}):\n{}", tail.join("\n")))
+    }
+}
+
+/// Writes the environment's stable results and compares (or blesses) its snapshots.
+fn record(
+    key: &str,
+    doc: &serde_json::Value,
+    runs: &[CaseRun],
+    opts: &Options,
+) -> Result<Vec<(String, Compared)>, String> {
+    let dir = snapshot::dir(&opts.repo, key);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let results = snapshot::stable_results(doc, runs);
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&results).expect("serializes") + "\n",
+    )
+    .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for group in snapshot::groups(runs) {
+        let text = snapshot::render_group(&group, runs);
+        let c = snapshot::compare(&dir, key, &group, &text, opts.bless)
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        out.push((group, c));
+    }
+    Ok(out)
+}

@@ -1,0 +1,271 @@
+//! Per-environment snapshots: what every case observed, step by step, as stable text (symbols
+//! and mapping-relative addresses, never raw addresses), one file per case group (`mmap`,
+//! `mprotect`, ...) under `snapshots/<env-key>/`. The files use insta's format, so `cargo insta
+//! review` reviews pending ones. The verdict against the contract is recorded beside, not mixed in.
+
+use crate::outcome::{CaseRun, Status};
+use std::path::{Path, PathBuf};
+
+/// The group a case id belongs to: its first path component (`mmap/x@ext4` is in `mmap`).
+pub fn group_of(id: &str) -> &str {
+    id.split('/').next().unwrap_or(id)
+}
+
+/// The groups of a set of runs, in order.
+pub fn groups<'a>(runs: impl IntoIterator<Item = &'a CaseRun>) -> Vec<String> {
+    let mut out: Vec<String> = runs
+        .into_iter()
+        .map(|r| group_of(&r.id).to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The snapshot text of one group: each case with its verdict, then each step's observation.
+pub fn render_group(group: &str, runs: &[CaseRun]) -> String {
+    let mut runs: Vec<&CaseRun> = runs.iter().filter(|r| group_of(&r.id) == group).collect();
+    runs.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut out = String::new();
+    for r in runs {
+        let verdict = match r.status {
+            Status::Pass => "pass".to_string(),
+            Status::Fail => format!("FAIL: {}", stable(first_line(&r.reason))),
+            Status::Broken => format!("BROKEN: {}", stable(first_line(&r.reason))),
+            // "needs kernel >=6.10; this is 6.1.0-28-cloud-amd64": the release's patch level is
+            // not part of the environment key, so it stays out of the snapshot.
+            Status::Skip => format!(
+                "skip ({})",
+                stable(r.reason.split(';').next().unwrap_or(""))
+            ),
+        };
+        out.push_str(&format!("{}: {verdict}\n", r.id));
+        for s in &r.steps {
+            out.push_str(&format!(
+                "  {} {}: {}\n",
+                s.label,
+                s.call,
+                stable(&s.observed)
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// Removes what varies from run to run: absolute addresses become `<addr>`, and the iteration
+/// count of a repeated step is rounded to two significant digits (a limit such as
+/// vm.max_map_count counts the harness's own mappings too).
+pub fn stable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("0x") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let digits = from[2..]
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(from.len() - 2);
+        if digits >= 5 {
+            out.push_str("<addr>");
+        } else {
+            out.push_str(&from[..2 + digits]);
+        }
+        rest = &from[2 + digits..];
+    }
+    out.push_str(rest);
+    round_iterations(&out)
+}
+
+fn round_iterations(text: &str) -> String {
+    let Some(at) = text.find("(iteration ") else {
+        return text.to_string();
+    };
+    let start = at + "(iteration ".len();
+    let end = text[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(text.len(), |e| start + e);
+    let Ok(n) = text[start..end].parse::<u64>() else {
+        return text.to_string();
+    };
+    let rounded = if n < 100 {
+        n.to_string()
+    } else {
+        let scale = 10u64.pow((n as f64).log10().floor() as u32 - 1);
+        format!("~{}", (n + scale / 2) / scale * scale)
+    };
+    format!("{}{}{}", &text[..start], rounded, &text[end..])
+}
+
+/// The stable form of a run's JSON document, committed as `snapshots/<key>/results.json` for
+/// reports: the environment, and per case its verdict and observed steps, without raw values,
+/// timings or machine paths.
+pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::Value {
+    let env = &doc["env"];
+    let cases: Vec<serde_json::Value> = runs
+        .iter()
+        .map(|r| {
+            let c = doc["cases"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["id"] == r.id.as_str()));
+            let steps: Vec<serde_json::Value> = r
+                .steps
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "label": s.label,
+                        "call": s.call,
+                        "line": s.line,
+                        "expected": s.expected,
+                        "observed": stable(&s.observed),
+                        "mismatch": s.mismatch.as_deref().map(stable),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "id": r.id,
+                "summary": c.map(|c| c["summary"].clone()),
+                "symbols": c.map(|c| c["symbols"].clone()),
+                "fs": r.fs,
+                "status": r.status,
+                "reason": stable(r.reason.split(';').next().unwrap_or("")),
+                "steps": steps,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "env": {
+            "key": env["key"],
+            "release": env["release"],
+            "machine": env["machine"],
+            "platform": env["platform"],
+            "page_size": env["page_size"],
+        },
+        "totals": doc["totals"],
+        "cases": cases,
+    })
+}
+
+/// `snapshots/<key>` under the repository root.
+pub fn dir(root: &Path, key: &str) -> PathBuf {
+    root.join("snapshots").join(key)
+}
+
+/// Whether an environment has committed snapshots at all.
+pub fn exists(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut d| d.any(|e| e.is_ok_and(|e| e.path().extension().is_some_and(|x| x == "snap"))))
+        .unwrap_or(false)
+}
+
+/// The content of a snapshot file, without insta's header.
+pub fn read(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let body = text
+        .strip_prefix("---\n")
+        .and_then(|t| t.split_once("\n---\n"))
+        .map(|(_, body)| body)
+        .unwrap_or(&text);
+    Some(body.to_string())
+}
+
+/// Writes a snapshot file in insta's format.
+pub fn write(path: &Path, key: &str, group: &str, content: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let header = format!(
+        "---\nsource: harness/src/snapshot.rs\ndescription: \"{group} cases observed in {key}\"\n---\n"
+    );
+    std::fs::write(path, format!("{header}{content}"))
+}
+
+/// How a fresh rendering compares with the committed snapshot.
+#[derive(Debug, PartialEq)]
+pub enum Compared {
+    Same,
+    /// Differs; the new text was written beside it as `<group>.snap.new`.
+    Changed {
+        old: String,
+    },
+    /// No committed snapshot; the new text was written as `<group>.snap.new`.
+    New,
+    /// `bless`: written over the committed snapshot.
+    Accepted,
+}
+
+/// Compares `content` with `dir/<group>.snap`; writes `.snap.new` for review, or the `.snap`
+/// itself with `bless`.
+pub fn compare(
+    dir: &Path,
+    key: &str,
+    group: &str,
+    content: &str,
+    bless: bool,
+) -> std::io::Result<Compared> {
+    let committed = dir.join(format!("{group}.snap"));
+    let pending = dir.join(format!("{group}.snap.new"));
+    let old = read(&committed);
+    if old.as_deref().map(str::trim_end) == Some(content.trim_end()) {
+        let _ = std::fs::remove_file(&pending);
+        return Ok(Compared::Same);
+    }
+    if bless {
+        write(&committed, key, group, content)?;
+        let _ = std::fs::remove_file(&pending);
+        return Ok(Compared::Accepted);
+    }
+    write(&pending, key, group, content)?;
+    Ok(match old {
+        Some(old) => Compared::Changed { old },
+        None => Compared::New,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unstable_parts_are_removed() {
+        assert_eq!(stable("= 0x7f12345000 at $m+PAGE"), "= <addr> at $m+PAGE");
+        assert_eq!(stable("byte 0x41 and 0x7fff"), "byte 0x41 and 0x7fff");
+        assert_eq!(
+            stable("ENOMEM (iteration 32751)"),
+            "ENOMEM (iteration ~33000)"
+        );
+        assert_eq!(stable("ENOMEM (iteration 7)"), "ENOMEM (iteration 7)");
+        assert_eq!(
+            stable("= 0x12345678 (iteration 123)"),
+            "= <addr> (iteration ~120)"
+        );
+    }
+
+    #[test]
+    fn compare_writes_pending_then_accepts() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert_eq!(
+            compare(d, "k", "mmap", "a\n", false).unwrap(),
+            Compared::New
+        );
+        assert!(d.join("mmap.snap.new").exists());
+        assert_eq!(
+            compare(d, "k", "mmap", "a\n", true).unwrap(),
+            Compared::Accepted
+        );
+        assert!(!d.join("mmap.snap.new").exists());
+        assert_eq!(read(&d.join("mmap.snap")).unwrap(), "a\n");
+        assert_eq!(
+            compare(d, "k", "mmap", "a\n", false).unwrap(),
+            Compared::Same
+        );
+        assert_eq!(
+            compare(d, "k", "mmap", "b\n", false).unwrap(),
+            Compared::Changed { old: "a\n".into() }
+        );
+    }
+}
