@@ -4,6 +4,7 @@
 pub mod case;
 pub mod child;
 pub mod env;
+pub mod explain;
 pub mod matrix;
 pub mod mutant;
 pub mod names;
