@@ -188,7 +188,7 @@ pub fn parse(text: &str) -> Vec<Section> {
                     flush(&mut sections, &mut para, in_entry);
                     if !args.is_empty() {
                         para.extend(inline(
-                            &unquote(args.split(' ').next().unwrap_or("")).to_string(),
+                            unquote(args.split(' ').next().unwrap_or("")),
                             Font::Roman,
                         ));
                         para.push((Font::Roman, " ".into()));
@@ -377,14 +377,13 @@ fn inline(text: &str, base: Font) -> Spans {
                 let name: String = chars.by_ref().take_while(|c| *c != ']').collect();
                 cur.push_str(glyph(&name));
             }
-            Some('*') => {
-                // Strings like \*(lq or \*[...]: not used in these pages beyond quotes.
-                if chars.peek() == Some(&'(') {
-                    chars.next();
-                    let name: String = chars.by_ref().take(2).collect();
-                    cur.push_str(glyph(&name));
-                }
+            // Strings like \*(lq: only quotes appear in these pages.
+            Some('*') if chars.peek() == Some(&'(') => {
+                chars.next();
+                let name: String = chars.by_ref().take(2).collect();
+                cur.push_str(glyph(&name));
             }
+            Some('*') => {}
             Some(other) => cur.push(other),
             None => {}
         }
