@@ -680,107 +680,132 @@ fn exec(state: &State, step: &Step) -> Obs {
     Obs::Err { errno }
 }
 
-fn maps(addr: u64, len: u64) -> Obs {
-    let text = match std::fs::read_to_string("/proc/self/maps") {
-        Ok(t) => t,
-        Err(e) => {
-            return Obs::Err {
-                errno: e.raw_os_error().unwrap_or(libc::EIO),
+/// Feeds each line of a /proc file to `line`, reading through a fixed buffer on the stack: a
+/// process at vm.max_map_count cannot grow its heap, and the maps file of such a process is
+/// megabytes long, so reading it whole would fail in the harness, not in the kernel.
+fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), String> {
+    let fd = sys::open(path, (libc::O_RDONLY | libc::O_CLOEXEC) as u64, 0)
+        .map_err(|e| format!("cannot open {path}: {}", crate::names::errno_name(e)))?
+        as i32;
+    let mut buf = [0u8; 64 * 1024];
+    let mut filled = 0;
+    let result = loop {
+        let n = match sys::read_into(fd, &mut buf[filled..], None) {
+            Ok(n) => n as usize,
+            Err(libc::EINTR) => continue,
+            Err(e) => {
+                break Err(format!(
+                    "cannot read {path}: {}",
+                    crate::names::errno_name(e)
+                ))
             }
+        };
+        filled += n;
+        let mut start = 0;
+        while let Some(nl) = buf[start..filled].iter().position(|b| *b == b'\n') {
+            line(&String::from_utf8_lossy(&buf[start..start + nl]));
+            start += nl + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if n == 0 || filled == buf.len() {
+            if filled > 0 {
+                line(&String::from_utf8_lossy(&buf[..filled]));
+            }
+            break Ok(());
         }
     };
+    sys::close(fd);
+    result
+}
+
+fn maps(addr: u64, len: u64) -> Obs {
     let end = addr.saturating_add(len);
-    let entries = parse_maps(&text)
-        .into_iter()
-        .filter(|m| m.start < end && m.end > addr)
-        .map(|m| MapsEntry {
-            // Clipping moves the start: the file offset moves with it.
-            offset: m.offset + addr.saturating_sub(m.start),
-            start: m.start.max(addr),
-            end: m.end.min(end),
-            ..m
-        })
-        .collect();
-    with(0, Data::Maps(entries))
+    let mut entries = Vec::new();
+    let read = proc_lines("/proc/self/maps", |l| {
+        if let Some(m) = parse_maps_line(l) {
+            if m.start < end && m.end > addr {
+                entries.push(MapsEntry {
+                    // Clipping moves the start: the file offset moves with it.
+                    offset: m.offset + addr.saturating_sub(m.start),
+                    start: m.start.max(addr),
+                    end: m.end.min(end),
+                    ..m
+                });
+            }
+        }
+    });
+    match read {
+        Ok(()) => with(0, Data::Maps(entries)),
+        Err(reason) => Obs::NotRun { reason },
+    }
 }
 
 fn smaps(addr: u64, len: u64) -> Obs {
-    let text = match std::fs::read_to_string("/proc/self/smaps") {
-        Ok(t) => t,
-        Err(e) => {
-            return Obs::Err {
-                errno: e.raw_os_error().unwrap_or(libc::EIO),
-            }
-        }
-    };
     let end = addr.saturating_add(len);
-    let entries = parse_smaps(&text)
-        .into_iter()
-        .filter(|m| m.start < end && m.end > addr)
-        .map(|m| SmapsEntry {
-            start: m.start.max(addr),
-            end: m.end.min(end),
-            ..m
-        })
-        .collect();
-    with(0, Data::Smaps(entries))
-}
-
-/// Parses /proc/self/smaps: a maps line heads each mapping, then `Key: value kB` lines and
-/// `VmFlags: rd wr ...`.
-pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
-    let mut out: Vec<SmapsEntry> = Vec::new();
-    for line in text.lines() {
-        if let Some(head) = parse_maps(line).pop() {
-            out.push(SmapsEntry {
-                start: head.start,
-                end: head.end,
-                vmflags: Vec::new(),
-                rss: 0,
-                locked: 0,
-            });
-            continue;
+    let mut entries: Vec<SmapsEntry> = Vec::new();
+    // Whether the mapping being read overlaps the range; its detail lines follow its head.
+    let mut keep = false;
+    let kb = |rest: &str| {
+        rest.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+            * 1024
+    };
+    let read = proc_lines("/proc/self/smaps", |l| {
+        if let Some(head) = parse_maps_line(l) {
+            keep = head.start < end && head.end > addr;
+            if keep {
+                entries.push(SmapsEntry {
+                    start: head.start.max(addr),
+                    end: head.end.min(end),
+                    vmflags: Vec::new(),
+                    rss: 0,
+                    locked: 0,
+                });
+            }
+            return;
         }
-        let Some(last) = out.last_mut() else { continue };
-        let kb = |rest: &str| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .unwrap_or(0)
-                * 1024
+        let Some(last) = entries.last_mut().filter(|_| keep) else {
+            return;
         };
-        if let Some(rest) = line.strip_prefix("VmFlags:") {
+        if let Some(rest) = l.strip_prefix("VmFlags:") {
             last.vmflags = rest.split_whitespace().map(str::to_string).collect();
-        } else if let Some(rest) = line.strip_prefix("Rss:") {
+        } else if let Some(rest) = l.strip_prefix("Rss:") {
             last.rss = kb(rest);
-        } else if let Some(rest) = line.strip_prefix("Locked:") {
+        } else if let Some(rest) = l.strip_prefix("Locked:") {
             last.locked = kb(rest);
         }
+    });
+    match read {
+        Ok(()) => with(0, Data::Smaps(entries)),
+        Err(reason) => Obs::NotRun { reason },
     }
-    out
 }
 
-/// Parses /proc/self/maps lines: `start-end perms offset dev inode path`.
+/// Parses one /proc/self/maps line: `start-end perms offset dev inode path`.
+pub fn parse_maps_line(line: &str) -> Option<MapsEntry> {
+    let mut f = line.split_whitespace();
+    let (start, end) = f.next()?.split_once('-')?;
+    let perms = f.next()?.to_string();
+    let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+    let _dev = f.next()?;
+    let _inode = f.next()?;
+    let path = f.collect::<Vec<_>>().join(" ");
+    Some(MapsEntry {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        path,
+    })
+}
+
+/// Parses a whole /proc/self/maps text.
 pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
-    text.lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let (start, end) = f.next()?.split_once('-')?;
-            let perms = f.next()?.to_string();
-            let offset = u64::from_str_radix(f.next()?, 16).ok()?;
-            let _dev = f.next()?;
-            let _inode = f.next()?;
-            let path = f.collect::<Vec<_>>().join(" ");
-            Some(MapsEntry {
-                start: u64::from_str_radix(start, 16).ok()?,
-                end: u64::from_str_radix(end, 16).ok()?,
-                perms,
-                offset,
-                path,
-            })
-        })
-        .collect()
+    text.lines().filter_map(parse_maps_line).collect()
 }
 
 #[cfg(test)]
@@ -788,23 +813,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smaps_parse() {
-        let s = parse_smaps(
-            "7f0000000000-7f0000004000 rw-p 00000000 00:00 0 \n\
-             Size:                 16 kB\n\
-             Rss:                   8 kB\n\
-             Locked:                4 kB\n\
-             VmFlags: rd wr mr mw me lo ac sd\n\
-             7f0000004000-7f0000005000 r--p 00000000 00:00 0 \n\
-             Rss:                   0 kB\n\
-             VmFlags: rd mr mw me sd\n",
-        );
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[0].rss, 8192);
-        assert_eq!(s[0].locked, 4096);
-        assert!(s[0].vmflags.contains(&"lo".to_string()));
-        assert_eq!(s[1].start, 0x7f00_0000_4000);
-        assert!(!s[1].vmflags.contains(&"lo".to_string()));
+    fn proc_lines_reads_long_files_through_its_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines");
+        let text: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, format!("{text}last without newline")).unwrap();
+        let mut seen = Vec::new();
+        proc_lines(path.to_str().unwrap(), |l| seen.push(l.to_string())).unwrap();
+        assert_eq!(seen.len(), 50_001);
+        assert_eq!(seen[49_999], "line 49999");
+        assert_eq!(seen[50_000], "last without newline");
+        assert!(proc_lines("/nonexistent", |_| {})
+            .unwrap_err()
+            .contains("ENOENT"));
     }
 
     #[test]
