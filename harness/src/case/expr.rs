@@ -15,6 +15,8 @@ pub enum Expr {
     Ref(String, usize),
     Neg(Box<Expr>),
     Not(Box<Expr>),
+    /// `!x`: 1 when x is 0, else 0.
+    LogicNot(Box<Expr>),
     Bin(Op, Box<Expr>, Box<Expr>),
 }
 
@@ -26,7 +28,17 @@ pub enum Op {
     Sub,
     Mul,
     Div,
+    Rem,
     Shl,
+    /// Comparisons and logic give 1 or 0; used by explain's conditions on a call's arguments.
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    LogicAnd,
+    LogicOr,
 }
 
 /// A parse error: `at` is a byte offset into the expression text.
@@ -77,6 +89,7 @@ impl Expr {
                 .ok_or_else(|| EvalError::Unavailable(name.clone()))?,
             Expr::Neg(e) => e.eval(scope)?.wrapping_neg(),
             Expr::Not(e) => !e.eval(scope)?,
+            Expr::LogicNot(e) => u64::from(e.eval(scope)? == 0),
             Expr::Bin(op, a, b) => {
                 let (a, b) = (a.eval(scope)?, b.eval(scope)?);
                 match op {
@@ -86,7 +99,16 @@ impl Expr {
                     Op::Sub => a.wrapping_sub(b),
                     Op::Mul => a.wrapping_mul(b),
                     Op::Div => a.checked_div(b).ok_or(EvalError::DivideByZero)?,
+                    Op::Rem => a.checked_rem(b).ok_or(EvalError::DivideByZero)?,
                     Op::Shl => a.wrapping_shl(b as u32),
+                    Op::Eq => u64::from(a == b),
+                    Op::Ne => u64::from(a != b),
+                    Op::Lt => u64::from(a < b),
+                    Op::Le => u64::from(a <= b),
+                    Op::Gt => u64::from(a > b),
+                    Op::Ge => u64::from(a >= b),
+                    Op::LogicAnd => u64::from(a != 0 && b != 0),
+                    Op::LogicOr => u64::from(a != 0 || b != 0),
                 }
             }
         })
@@ -96,7 +118,7 @@ impl Expr {
     pub fn refs(&self, out: &mut Vec<usize>) {
         match self {
             Expr::Ref(_, slot) => out.push(*slot),
-            Expr::Neg(e) | Expr::Not(e) => e.refs(out),
+            Expr::Neg(e) | Expr::Not(e) | Expr::LogicNot(e) => e.refs(out),
             Expr::Bin(_, a, b) => {
                 a.refs(out);
                 b.refs(out);
@@ -106,11 +128,13 @@ impl Expr {
     }
 }
 
-/// Parses `text`. Grammar, loosest first: `|`, `&`, `<<`, `+ -`, `* /`, unary `- ~`, atoms
-/// (numbers in decimal, 0x hex, 0o octal; `PAGE`; constants; `$name`; parentheses).
+/// Parses `text`. Grammar, loosest first: `||`, `&&`, comparisons (`== != < <= > >=`), `|`,
+/// `&`, `<<`, `+ -`, `* / %`, unary `- ~ !`, atoms (numbers in decimal, 0x hex, 0o octal; `PAGE`;
+/// constants; `$name`; parentheses). Unlike C, `|` binds tighter than `==`, so
+/// `$flags & MAP_SHARED == 0` would still be wrong: write `($flags & MAP_SHARED) == 0`.
 pub fn parse(text: &str, cx: &Context) -> Result<Expr, ParseError> {
     let mut p = Parser { text, pos: 0, cx };
-    let e = p.or()?;
+    let e = p.logic_or()?;
     p.skip_ws();
     if p.pos < text.len() {
         return Err(p.error(format!("unexpected `{}`", &text[p.pos..])));
@@ -138,6 +162,30 @@ impl Parser<'_> {
         }
     }
 
+    /// Eats an operator, but not the first character of a longer one (`&` of `&&`, `<` of `<=`).
+    fn eat_op(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        let rest = &self.text[self.pos..];
+        let longer = match token {
+            "&" => &["&"][..],
+            "|" => &["|"][..],
+            "<" => &["<", "="][..],
+            ">" => &["="][..],
+            _ => &[][..],
+        };
+        if rest.starts_with(token) && !longer.iter().any(|l| rest[token.len()..].starts_with(l)) {
+            self.pos += token.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn peek_is(&mut self, token: &str) -> bool {
+        self.skip_ws();
+        self.text[self.pos..].starts_with(token)
+    }
+
     fn eat(&mut self, token: &str) -> bool {
         self.skip_ws();
         if self.text[self.pos..].starts_with(token) {
@@ -156,7 +204,7 @@ impl Parser<'_> {
         let mut left = next(self)?;
         'outer: loop {
             for (token, op) in ops {
-                if self.eat(token) {
+                if self.eat_op(token) {
                     let right = next(self)?;
                     left = Expr::Bin(*op, Box::new(left), Box::new(right));
                     continue 'outer;
@@ -164,6 +212,29 @@ impl Parser<'_> {
             }
             return Ok(left);
         }
+    }
+
+    fn logic_or(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("||", Op::LogicOr)], Self::logic_and)
+    }
+
+    fn logic_and(&mut self) -> Result<Expr, ParseError> {
+        self.binary(&[("&&", Op::LogicAnd)], Self::comparison)
+    }
+
+    fn comparison(&mut self) -> Result<Expr, ParseError> {
+        // Longest first, so that `<=` is not read as `<` and `<<` is left to `shift`.
+        self.binary(
+            &[
+                ("==", Op::Eq),
+                ("!=", Op::Ne),
+                ("<=", Op::Le),
+                (">=", Op::Ge),
+                ("<", Op::Lt),
+                (">", Op::Gt),
+            ],
+            Self::or,
+        )
     }
 
     fn or(&mut self) -> Result<Expr, ParseError> {
@@ -183,7 +254,10 @@ impl Parser<'_> {
     }
 
     fn product(&mut self) -> Result<Expr, ParseError> {
-        self.binary(&[("*", Op::Mul), ("/", Op::Div)], Self::unary)
+        self.binary(
+            &[("*", Op::Mul), ("/", Op::Div), ("%", Op::Rem)],
+            Self::unary,
+        )
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -193,6 +267,10 @@ impl Parser<'_> {
         if self.eat("~") {
             return Ok(Expr::Not(Box::new(self.unary()?)));
         }
+        if self.peek_is("!") && !self.peek_is("!=") {
+            self.eat("!");
+            return Ok(Expr::LogicNot(Box::new(self.unary()?)));
+        }
         self.atom()
     }
 
@@ -201,7 +279,7 @@ impl Parser<'_> {
         let rest = &self.text[self.pos..];
         let start = self.pos;
         if self.eat("(") {
-            let e = self.or()?;
+            let e = self.logic_or()?;
             if !self.eat(")") {
                 return Err(self.error("expected `)`".into()));
             }
@@ -352,6 +430,18 @@ mod tests {
             Err("$gone is unavailable (its step failed or did not run)".into())
         );
         assert_eq!(eval("PAGE/0", &[]), Err("division by zero".into()));
+    }
+
+    #[test]
+    fn comparisons_and_logic() {
+        assert_eq!(eval("PAGE % 1000", &[]), Ok(96));
+        assert_eq!(eval("PAGE == 4096", &[]), Ok(1));
+        assert_eq!(eval("PAGE != 4096", &[]), Ok(0));
+        assert_eq!(eval("1 < 2 && 2 <= 2 && 3 > 2 && 3 >= 4", &[]), Ok(0));
+        assert_eq!(eval("0 || 5 > 4", &[]), Ok(1));
+        assert_eq!(eval("!0 && !(1 == 2)", &[]), Ok(1));
+        assert_eq!(eval("(0x22 & 3) == 2", &[]), Ok(1));
+        assert_eq!(eval("1 << 3 == 8", &[]), Ok(1));
     }
 
     #[test]
