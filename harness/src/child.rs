@@ -30,18 +30,19 @@ struct State<'a> {
     pending: Vec<(i32, i32)>,
     faults_base: (u64, u64),
     /// Working memory for loads and stores, touched before the first step.
-    work: Vec<u8>,
+    work: &'static mut [u8],
 }
 
 /// Size of the work buffer: loads up to this size move no harness memory the kernel has not
 /// already faulted in.
 const WORK: usize = 1 << 20;
 
-fn work_buffer() -> Vec<u8> {
-    let mut w = vec![0u8; WORK];
-    // Not zero: a zeroing write to calloc'd memory may be optimised away, leaving it untouched.
+/// The work buffer, fenced so that no case mapping merges with it, and touched now so that
+/// using it later takes no faults.
+fn work_buffer() -> &'static mut [u8] {
+    let w = sys::fenced_region(WORK).unwrap_or_else(|| Vec::leak(vec![0u8; WORK]));
     w.fill(1);
-    std::hint::black_box(&mut w);
+    std::hint::black_box(&mut *w);
     w
 }
 
@@ -473,6 +474,7 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         Fork => fork(state, step),
         Wait => wait(state, v.get("pid") as i32),
         Exec => exec(state, step),
+        Let => ok(v.get("value")),
         Maps => maps(v.get("addr"), v.get("len")),
         Smaps => smaps(v.get("addr"), v.get("len")),
         Stat => match sys::fstat(v.fd("fd")) {

@@ -48,7 +48,7 @@ impl HostEnv {
         let platform = detect_platform();
         HostEnv {
             env_key: key(&platform, &release, &machine),
-            kernel: version::parse_release(&release),
+            kernel: linux_version(&platform, &release),
             platform,
             release,
             machine,
@@ -91,6 +91,22 @@ fn detect_platform() -> String {
     } else {
         "linux".into()
     }
+}
+
+/// The Linux version that kernel ranges (`requires.kernel`, `expect-if`) are compared with.
+/// None on gVisor: its "4.4.0" is a fiction, so version gates do not apply there and every case
+/// runs against its default contract, which shows what gVisor really implements.
+pub fn linux_version(platform: &str, release: &str) -> Option<Version> {
+    if platform == "linux" {
+        version::parse_release(release)
+    } else {
+        None
+    }
+}
+
+/// The Linux version of the running kernel, as `linux_version` gives it.
+pub fn running_linux_version() -> Option<Version> {
+    linux_version(&detect_platform(), &sys::uname().0)
 }
 
 /// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`, or

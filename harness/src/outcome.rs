@@ -142,6 +142,7 @@ impl Env {
         let len = match step.call {
             Call::Mmap => step.num("len"),
             Call::Mremap => step.num("new-len"),
+            Call::Let => step.num("len"),
             _ => None,
         };
         if let Some(len) = len.and_then(|e| e.eval(self).ok()) {
@@ -242,9 +243,11 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                 }
                 // Learn first, so that an mmap's own result reads as `$m`, not as a number.
                 env.learn(case, s, obs);
-                let observed = match iterations {
-                    Some(n) => format!("{} (iteration {n})", render::obs(obs, &env)),
-                    None => render::obs(obs, &env),
+                let observed = match (s.call, obs, iterations) {
+                    // A pid differs every run; that the child started is what matters.
+                    (Call::Fork, Obs::Ok { .. }, _) => "child started".to_string(),
+                    (_, _, Some(n)) => format!("{} (iteration {n})", render::obs(obs, &env)),
+                    (_, _, None) => render::obs(obs, &env),
                 };
                 steps[*step] = Some(StepRun {
                     label: s.label.clone(),

@@ -23,22 +23,24 @@ pub fn signal(signo: i32, code: i32) -> String {
     )
 }
 
-/// An address relative to the named mapping that holds it: `$m`, `$m+PAGE`, `$m+2*PAGE+5`.
+/// An address relative to a named region: `$m`, `$m+PAGE`, `$h-PAGE`, `$m+2*PAGE+5`. Of the
+/// regions that hold the address, or begin or end within 16 pages of it, the newest wins: the
+/// case named it last because that is where it now works (a region carved out of a reservation,
+/// the new place of a moved mapping), and offsets from it stay the same from run to run, whereas
+/// an older neighbour placed at random would give other numbers each time.
 pub fn address(addr: u64, env: &Env) -> String {
     let page = env.page_size();
-    // Newest first: after mremap or MAP_FIXED the latest name is the one the case thinks in.
+    let slack = 16 * page;
     let holder = env
         .mappings
         .iter()
-        .rev()
-        .find(|(_, start, len)| addr >= *start && addr <= start + len)
-        .or_else(|| {
-            // Just below a mapping (a guard page, a GROWSDOWN probe): say so relative to it.
-            env.mappings
-                .iter()
-                .rev()
-                .find(|(_, start, _)| addr < *start && start - addr <= 16 * page)
-        });
+        .enumerate()
+        .filter(|(_, (_, start, len))| {
+            addr.saturating_add(slack) >= *start
+                && addr <= start.saturating_add(*len).saturating_add(slack)
+        })
+        .max_by_key(|(i, _)| *i)
+        .map(|(_, m)| m);
     match holder {
         Some((name, start, _)) => {
             let (sign, delta) = if addr >= *start {

@@ -21,6 +21,20 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
             return Err(format!("needs {path}, which this kernel does not have"));
         }
     }
+    for (path, text) in &r.file_contains {
+        let content = std::fs::read_to_string(path).unwrap_or_default();
+        if !content.contains(text.as_str()) {
+            let seen = content.trim();
+            return Err(format!(
+                "needs {path} to contain `{text}`; it holds `{}`",
+                if seen.is_empty() {
+                    "nothing readable"
+                } else {
+                    seen
+                }
+            ));
+        }
+    }
     if r.hugepages > 0 {
         let free = free_huge_pages();
         if free < r.hugepages {
@@ -36,7 +50,7 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
             return Err(format!("needs {cap} in the effective capability set"));
         }
     }
-    if let Some(range) = &r.kernel {
+    if let (Some(range), "linux") = (&r.kernel, host.platform.as_str()) {
         match host.kernel {
             Some(v) if range.contains(v) => {}
             Some(_) => {

@@ -139,10 +139,11 @@ pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
 
 fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
     let dir = root.join(fs);
-    std::fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    std::fs::create_dir(&dir).map_err(|e| format!("cannot make a mount point: {e}"))?;
     if fs == "tmpfs" {
         // huge=never: what a case sees must not depend on the machine's THP setting.
-        return run(Command::new("mount")
+        let mut mount = Command::new("mount");
+        mount
             .args([
                 "-t",
                 "tmpfs",
@@ -150,8 +151,8 @@ fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
                 "size=1g,huge=never,mode=0777",
                 "mmcheck-tmpfs",
             ])
-            .arg(&dir))
-        .map(|_| dir);
+            .arg(&dir);
+        return run("mounting a tmpfs", &mut mount).map(|_| dir);
     }
     let Some((_, mkfs, package)) = MKFS.iter().find(|(name, _, _)| *name == fs) else {
         return Err(format!(
@@ -161,25 +162,24 @@ fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
     let image = root.join(format!("{fs}.img"));
     std::fs::File::create(&image)
         .and_then(|f| f.set_len(parse_size(IMAGE_SIZE)))
-        .map_err(|e| format!("cannot make the image {}: {e}", image.display()))?;
+        .map_err(|e| format!("cannot make the {fs} image: {e}"))?;
     let mut mk = Command::new(mkfs);
     if fs == "xfs" || fs == "btrfs" {
         mk.arg("-f");
     }
     mk.arg("-q").arg(&image);
-    run(&mut mk).map_err(|e| {
+    run(mkfs, &mut mk).map_err(|e| {
         if e.contains("No such file") {
             format!("{mkfs} is not installed (apt-get install {package})")
         } else {
             e
         }
     })?;
-    run(Command::new("mount")
-        .args(["-o", "loop"])
-        .arg(&image)
-        .arg(&dir))?;
+    let mut mount = Command::new("mount");
+    mount.args(["-o", "loop"]).arg(&image).arg(&dir);
+    run(&format!("loop-mounting the {fs} image"), &mut mount)?;
     // The mount's root belongs to root with mode 0755; cases may drop privileges.
-    let _ = run(Command::new("chmod").arg("1777").arg(&dir));
+    let _ = run("chmod", Command::new("chmod").arg("1777").arg(&dir));
     Ok(dir)
 }
 
@@ -188,14 +188,22 @@ fn parse_size(s: &str) -> u64 {
     n << 20
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}").replace('"', "");
+/// Runs a tool; the error says what was being done and the tool's complaint, without the
+/// temporary paths (skip reasons go into snapshots, which must not change from run to run).
+fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
     match cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output() {
         Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Err(e) => Err(format!("`{shown}`: {e}")),
+        Ok(o) => {
+            let complaint = String::from_utf8_lossy(&o.stderr);
+            // mount prefixes its complaint with the mount point: keep what follows it.
+            let last = complaint
+                .lines()
+                .map(|l| l.rsplit(": ").next().unwrap_or(l).trim())
+                .find(|l| !l.is_empty() && !l.starts_with("dmesg"))
+                .unwrap_or("failed")
+                .to_string();
+            Err(format!("{what} failed: {last}"))
+        }
+        Err(e) => Err(format!("{what}: {e}")),
     }
 }

@@ -170,8 +170,8 @@ pub fn run_case(
         stderr,
         millis: start.elapsed().as_millis() as u64,
     };
-    let host_kernel = crate::version::parse_release(&sys::uname().0);
-    Some(outcome::classify(case, seen, host_kernel, sys::page_size()))
+    let kernel = crate::env::running_linux_version();
+    Some(outcome::classify(case, seen, kernel, sys::page_size()))
 }
 
 /// Reads the record stream until EOF or the deadline: (bytes, timed out). `None` when the worker

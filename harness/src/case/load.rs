@@ -295,6 +295,18 @@ impl<'a> Loader<'a> {
                 );
             }
         }
+        for (path, text) in &r.file_contains {
+            if path.get_ref().starts_with('/') {
+                out.file_contains
+                    .push((path.get_ref().clone(), text.get_ref().clone()));
+            } else {
+                self.error(
+                    path.span(),
+                    "requires.file-contains",
+                    format!("`{}` must be an absolute path", path.get_ref()),
+                );
+            }
+        }
         for p in &r.exists {
             if p.get_ref().starts_with('/') {
                 out.exists.push(p.get_ref().clone());

@@ -37,6 +37,8 @@ pub struct Requirements {
     pub hugepages: u64,
     /// Paths that must exist: kernel features show up in /sys and /proc.
     pub exists: Vec<String>,
+    /// (file, text): the file must contain the text.
+    pub file_contains: Vec<(String, String)>,
     pub caps: Vec<caps::Capability>,
     pub caps_dropped: Vec<caps::Capability>,
     pub kernel: Option<Range>,
@@ -97,7 +99,7 @@ impl Step {
         })
     }
 
-    /// The contract that applies on this kernel.
+    /// The contract that applies on this kernel; without a Linux version (gVisor), the default.
     pub fn contract(&self, kernel: Option<(u32, u32, u32)>) -> &Expectation {
         self.expect
             .iter()

@@ -58,6 +58,10 @@ pub struct Requires {
     /// Paths that must exist, such as `/sys/kernel/mm/ksm` for a kernel with KSM.
     #[serde(default)]
     pub exists: Vec<Spanned<String>>,
+    /// Files whose content must contain a text: a machine setting the case depends on, like
+    /// `{ "/sys/kernel/mm/transparent_hugepage/enabled" = "[madvise]" }`.
+    #[serde(default)]
+    pub file_contains: BTreeMap<Spanned<String>, Spanned<String>>,
     /// Resource limits the child sets before its first step: `{ RLIMIT_MEMLOCK = "0" }`.
     #[serde(default)]
     pub rlimits: BTreeMap<Spanned<String>, Spanned<Value>>,

@@ -45,6 +45,7 @@ pub enum Call {
     Wait,
     Exec,
     // Looking.
+    Let,
     Maps,
     Smaps,
     Stat,
@@ -479,6 +480,16 @@ pub static CALLS: &[CallSpec] = &[
         checks: &[],
         doc: "execve()s the mmcheck checker; the steps after it run in the new image, with the old \
               `$names` carried over as numbers and descriptors kept open",
+    },
+    CallSpec {
+        name: "let",
+        call: Call::Let,
+        role: Role::Setup,
+        args: &[req("value", N), opt("len", N, "")],
+        one_of: &[],
+        checks: &[],
+        doc: "names a value: `$id` is `value` from here on; with `len`, [value, value+len) is \
+              a named region, so that faults and maps lines in it read relative to it",
     },
     CallSpec {
         name: "maps",

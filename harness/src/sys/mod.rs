@@ -41,6 +41,34 @@ pub mod nr {
     pub const MSEAL: libc::c_long = 462;
 }
 
+/// Memory for the harness's own use in a case child, between two PROT_NONE guard pages, so that
+/// the kernel never merges it with a mapping of the case: smaps reports Rss and Locked per
+/// mapping, and a merge would add the harness's pages to the case's. Lives as long as the process.
+pub fn fenced_region(len: usize) -> Option<&'static mut [u8]> {
+    let page = page_size() as usize;
+    let len = len.div_ceil(page) * page;
+    // SAFETY: a fresh anonymous reservation nobody else refers to; only its middle is made
+    // accessible, and the slice handed out covers exactly that middle, for the process's life.
+    unsafe {
+        let base = libc::mmap(
+            std::ptr::null_mut(),
+            len + 2 * page,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        let middle = (base as *mut u8).add(page);
+        if libc::mprotect(middle.cast(), len, libc::PROT_READ | libc::PROT_WRITE) != 0 {
+            return None;
+        }
+        Some(std::slice::from_raw_parts_mut(middle, len))
+    }
+}
+
 /// The running page size.
 pub fn page_size() -> u64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {

@@ -100,23 +100,14 @@ pub fn call(addr: u64) -> Result<(), Fault> {
 pub fn install(crash_fd: i32) {
     CRASH_FD.store(crash_fd, SeqCst);
     const ALT_SIZE: usize = 256 * 1024;
-    // SAFETY: a fresh anonymous mapping becomes the alternate signal stack; it is never freed
-    // while the process lives, and sigaltstack copies the descriptor.
-    unsafe {
-        let stack = libc::mmap(
-            std::ptr::null_mut(),
-            ALT_SIZE,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        if stack != libc::MAP_FAILED {
-            let ss = libc::stack_t {
-                ss_sp: stack,
-                ss_flags: 0,
-                ss_size: ALT_SIZE,
-            };
+    if let Some(stack) = super::fenced_region(ALT_SIZE) {
+        let ss = libc::stack_t {
+            ss_sp: stack.as_mut_ptr().cast(),
+            ss_flags: 0,
+            ss_size: stack.len(),
+        };
+        // SAFETY: the stack lives for the rest of the process; sigaltstack copies the descriptor.
+        unsafe {
             libc::sigaltstack(&ss, std::ptr::null_mut());
         }
     }
