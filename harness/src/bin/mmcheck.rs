@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mmcheck::case::load;
-use mmcheck::{child, mutant, render, runner, worker};
+use mmcheck::{child, explain, mutant, render, runner, worker};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +68,42 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
+    /// Explain a flag, errno, signal or call of the mmap family: in mmcheck's words, in the
+    /// installed man page's, and by the cases that prove it, with what each kernel did.
+    Explain {
+        /// A symbol (MAP_FIXED, EINVAL, SIGBUS, SEGV_ACCERR, mmap) or a number (22, 0x22).
+        #[arg(value_parser = symbol_parser(), hide_possible_values = true,
+              required_unless_present_any = ["list", "call"])]
+        symbol: Option<String>,
+        /// Decode the number as this call's flags (mmap, mprotect, madvise, ...) or `prot`.
+        #[arg(long, value_name = "CALL")]
+        flags: Option<String>,
+        /// Run a call and name the documented causes its arguments meet:
+        /// 'mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, file:/tmp/f:O_RDONLY, 100)'.
+        #[arg(long, value_name = "CALL")]
+        call: Option<String>,
+        /// Every symbol explain knows.
+        #[arg(long)]
+        list: bool,
+        #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+        format: ExplainFormat,
+        /// Print straight to the terminal, without a pager.
+        #[arg(long)]
+        no_pager: bool,
+        /// The cases directory whose cases and snapshots give the evidence.
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// Print a shell completion script (completes subcommands, options and symbol names).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write mmcheck's man pages (mmcheck.1, mmcheck-run.1, ...) into a directory.
+    Manpage {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// List the cases with their rules, without running them.
     List {
         filter: Option<String>,
@@ -103,6 +139,45 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ExplainFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Accepts any text (numbers, and unknown symbols, which explain answers with suggestions), but
+/// offers the known symbols to shell completion.
+#[derive(Clone)]
+struct SymbolParser;
+
+impl clap::builder::TypedValueParser for SymbolParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            explain::symbols()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}
+
+fn symbol_parser() -> SymbolParser {
+    SymbolParser
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -120,6 +195,21 @@ fn main() -> ExitCode {
             mutate,
         } => resume(file, &file_id, step, record_fd, scratch, &slots, mutate),
         Command::List { filter, cases } => list(filter, cases),
+        Command::Explain {
+            symbol,
+            flags,
+            call,
+            list,
+            format,
+            no_pager,
+            cases,
+        } => explain_cmd(symbol, flags, call, list, format, no_pager, cases),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "mmcheck", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Manpage { dir } => manpage(&dir),
         Command::Matrix {
             only,
             bless,
@@ -366,6 +456,100 @@ fn matrix(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn explain_cmd(
+    symbol: Option<String>,
+    flags: Option<String>,
+    call: Option<String>,
+    list: bool,
+    format: ExplainFormat,
+    no_pager: bool,
+    cases: Option<PathBuf>,
+) -> ExitCode {
+    use render::explain::{self as show, Style};
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let style = match format {
+        ExplainFormat::Markdown => Style::Markdown,
+        _ if tty && std::env::var_os("NO_COLOR").is_none() => Style::Color,
+        _ => Style::Plain,
+    };
+    let json = format == ExplainFormat::Json;
+    let fail = |e: explain::ExplainError| {
+        render::error(&mut std::io::stderr(), &e.to_string());
+        ExitCode::from(2)
+    };
+    let text = if list {
+        let kb = explain::kb::get();
+        let mut syms: Vec<(&str, &str)> = kb
+            .symbols
+            .iter()
+            .map(|s| (s.name.as_str(), s.kind.as_str()))
+            .collect();
+        syms.sort();
+        if json {
+            serde_json::to_string_pretty(&syms).expect("serializes")
+        } else {
+            show::list(&syms, style)
+        }
+    } else if let Some(call) = call {
+        let exe = std::env::current_exe().expect("the running executable has a path");
+        let scratch = std::env::temp_dir();
+        match explain::call::run(&call, &exe, &scratch) {
+            Ok(r) if json => serde_json::to_string_pretty(&r).expect("serializes"),
+            Ok(r) => show::call_report(&r, style),
+            Err(e) => return fail(e),
+        }
+    } else {
+        let symbol = symbol.unwrap_or_default();
+        let is_number = symbol.starts_with(|c: char| c.is_ascii_digit());
+        if is_number || flags.is_some() {
+            match explain::decode(&symbol, flags.as_deref()) {
+                Ok(d) if json => serde_json::to_string_pretty(&d).expect("serializes"),
+                Ok(d) => show::decoded(&d, style),
+                Err(e) => return fail(e),
+            }
+        } else {
+            let dir = cases_dir(cases);
+            let repo = dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.parent().map(PathBuf::from));
+            let evidence = explain::evidence::Evidence::load(repo.as_deref());
+            match explain::explain(&symbol, &evidence) {
+                Ok(e) if json => serde_json::to_string_pretty(&e).expect("serializes"),
+                Ok(e) => show::explanation(&e, style),
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    render::page(&text, tty && !no_pager && !json);
+    ExitCode::SUCCESS
+}
+
+fn manpage(dir: &std::path::Path) -> ExitCode {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        render::error(&mut std::io::stderr(), &format!("{}: {e}", dir.display()));
+        return ExitCode::from(2);
+    }
+    let mut pages = vec![("mmcheck".to_string(), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push((format!("mmcheck-{}", sub.get_name()), sub.clone()));
+    }
+    for (name, c) in pages {
+        let mut out = Vec::new();
+        if clap_mangen::Man::new(c)
+            .title(name.to_uppercase())
+            .render(&mut out)
+            .is_err()
+            || std::fs::write(dir.join(format!("{name}.1")), out).is_err()
+        {
+            render::error(&mut std::io::stderr(), &format!("cannot write {name}.1"));
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn resume(

@@ -1,5 +1,479 @@
 //! `mmcheck explain`: a symbol of the mmap family in the project's own words, the installed man
 //! page's text for it, the kernel version that brought it, and the cases that prove each claim
-//! with what each environment observed.
+//! with what each environment observed. Numbers decode to names, and `--call` runs a call and
+//! names the documented causes its arguments match.
 
+pub mod call;
+pub mod evidence;
+pub mod kb;
 pub mod man;
+
+use crate::names::{self, Family};
+use evidence::{CaseView, Evidence};
+use serde::Serialize;
+
+/// The calls of the family, with their man page and the families of their flag argument.
+pub const SYSCALLS: &[(&str, &str, &[Family])] = &[
+    ("mmap", "mmap", &[Family::Map, Family::Prot]),
+    ("munmap", "munmap", &[]),
+    ("mprotect", "mprotect", &[Family::Prot]),
+    ("msync", "msync", &[Family::Ms]),
+    ("mremap", "mremap", &[Family::Mremap]),
+    ("madvise", "madvise", &[Family::Madv]),
+    ("mincore", "mincore", &[]),
+    ("mlock", "mlock", &[]),
+    ("mlock2", "mlock2", &[Family::Mlock]),
+    ("munlock", "munlock", &[]),
+    ("mlockall", "mlockall", &[Family::Mcl]),
+    ("munlockall", "munlockall", &[]),
+    ("remap_file_pages", "remap_file_pages", &[Family::Map]),
+    ("mseal", "mseal", &[]),
+    ("memfd_create", "memfd_create", &[Family::Mfd, Family::Seal]),
+];
+
+/// A passage of the installed man page, kept with its fonts for the terminal.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManText {
+    /// `mmap(2)`.
+    pub page: String,
+    pub section: String,
+    #[serde(serialize_with = "plain_spans")]
+    pub tag: man::Spans,
+    #[serde(serialize_with = "plain_paragraphs")]
+    pub body: Vec<man::Spans>,
+}
+
+fn plain_spans<S: serde::Serializer>(s: &man::Spans, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(&man::plain(s))
+}
+
+fn plain_paragraphs<S: serde::Serializer>(p: &[man::Spans], ser: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = ser.serialize_seq(Some(p.len()))?;
+    for para in p {
+        seq.serialize_element(&man::plain(para))?;
+    }
+    seq.end()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseView {
+    pub syscall: String,
+    pub errno: String,
+    pub cause: String,
+    pub cases: Vec<CaseView>,
+}
+
+/// `explain mmap`: the call's synopsis and its flags and errors as tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallTables {
+    /// `mmap(addr, len, prot, flags, fd, offset)`, with the argument names of case files.
+    pub synopsis: Vec<String>,
+    /// (argument, what it takes)
+    pub arguments: Vec<(String, String)>,
+    /// (flag, value, since, first sentence of its explanation)
+    pub flags: Vec<(String, String, String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub symbol: String,
+    pub kind: String,
+    pub of: Vec<String>,
+    pub value: Option<String>,
+    pub since: Option<String>,
+    pub summary: String,
+    pub related: Vec<String>,
+    pub man: Vec<ManText>,
+    /// Why the man page's text is missing, when it is.
+    pub man_note: Option<String>,
+    pub tables: Option<CallTables>,
+    /// For an errno or a call: its documented causes, each with its cases.
+    pub causes: Vec<CauseView>,
+    /// The cases that name the symbol, with what every environment did.
+    pub cases: Vec<CaseView>,
+    pub evidence_note: Option<String>,
+}
+
+/// A decoded number.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decoded {
+    pub input: String,
+    /// (what it was read as, the names)
+    pub readings: Vec<(String, String)>,
+}
+
+#[derive(Debug)]
+pub enum ExplainError {
+    /// Not a symbol of the family; the nearest ones.
+    Unknown {
+        wanted: String,
+        near: Vec<String>,
+    },
+    BadNumber(String),
+    BadCall(String),
+}
+
+impl std::fmt::Display for ExplainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExplainError::Unknown { wanted, near } if near.is_empty() => write!(
+                f,
+                "`{wanted}` is not a symbol of the mmap family (mmcheck explain --list shows them all)"
+            ),
+            ExplainError::Unknown { wanted, near } => write!(
+                f,
+                "`{wanted}` is not a symbol of the mmap family; did you mean {}?",
+                near.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ExplainError::BadNumber(m) | ExplainError::BadCall(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// Every symbol explain knows, sorted.
+pub fn symbols() -> Vec<&'static str> {
+    let mut v: Vec<&str> = kb::get().symbols.iter().map(|s| s.name.as_str()).collect();
+    v.sort();
+    v
+}
+
+/// Explains one symbol.
+pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, ExplainError> {
+    let kb = kb::get();
+    let Some(sym) = kb.symbol(symbol) else {
+        let upper = symbol.to_ascii_uppercase();
+        if upper != symbol && kb.symbol(&upper).is_some() {
+            return explain(&upper, evidence);
+        }
+        let lower = symbol.to_ascii_lowercase();
+        if lower != symbol && kb.symbol(&lower).is_some() {
+            return explain(&lower, evidence);
+        }
+        return Err(ExplainError::Unknown {
+            wanted: symbol.to_string(),
+            near: names::nearest(symbol, kb.symbols.iter().map(|s| s.name.as_str()))
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        });
+    };
+    let (man, man_note) = man_text(sym);
+    let since = sym
+        .since
+        .clone()
+        .or_else(|| man.iter().find_map(|m| man::since(&m.tag)));
+    let value = names::constant(&sym.name)
+        .map(|k| format!("{:#x}", k.value))
+        .or_else(|| names::errno_value(&sym.name).map(|v| v.to_string()))
+        .or_else(|| names::signal_value(&sym.name).map(|v| v.to_string()))
+        .or_else(|| names::si_code_value(&sym.name).map(|(_, v)| v.to_string()));
+    let causes: Vec<CauseView> = match sym.kind.as_str() {
+        "errno" => kb
+            .causes_of(&sym.name)
+            .map(|c| cause_view(c, evidence))
+            .collect(),
+        "syscall" => kb
+            .causes_for(&sym.name)
+            .map(|c| cause_view(c, evidence))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let tables = (sym.kind == "syscall").then(|| call_tables(&sym.name));
+    let cases = evidence
+        .naming(&sym.name)
+        .into_iter()
+        .map(|c| evidence.view(c))
+        .collect();
+    Ok(Explanation {
+        symbol: sym.name.clone(),
+        kind: sym.kind.clone(),
+        of: sym.of.clone(),
+        value,
+        since,
+        summary: sym.summary.trim().to_string(),
+        related: sym.related.clone(),
+        man,
+        man_note,
+        tables,
+        causes,
+        cases,
+        evidence_note: evidence.missing.clone(),
+    })
+}
+
+fn cause_view(c: &kb::Cause, evidence: &Evidence) -> CauseView {
+    CauseView {
+        syscall: c.syscall.clone(),
+        errno: c.errno.clone(),
+        cause: c.cause.clone(),
+        cases: c.cases.iter().map(|id| evidence.view_id(id)).collect(),
+    }
+}
+
+/// The man pages a symbol is documented in.
+fn pages_for(sym: &kb::Symbol) -> Vec<(String, u32)> {
+    let mut pages: Vec<(String, u32)> = Vec::new();
+    let mut add = |p: &str, s: u32| {
+        if !pages.iter().any(|(q, _)| q == p) {
+            pages.push((p.to_string(), s));
+        }
+    };
+    match sym.kind.as_str() {
+        "syscall" => add(&sym.name, 2),
+        "signal" | "si-code" => add("sigaction", 2),
+        "limit" if sym.name.starts_with("RLIMIT") => add("getrlimit", 2),
+        "seal" => add("fcntl", 2),
+        _ => {}
+    }
+    for of in &sym.of {
+        if SYSCALLS.iter().any(|(n, _, _)| n == of) || of == "fcntl" {
+            add(of, 2);
+        }
+    }
+    if sym.kind == "errno" {
+        for (n, _, _) in SYSCALLS {
+            add(n, 2);
+        }
+    }
+    pages
+}
+
+/// The man page's own text for a symbol: a syscall's NAME and first DESCRIPTION paragraph,
+/// another symbol's tagged entries (an errno's in every ERRORS section of the family).
+fn man_text(sym: &kb::Symbol) -> (Vec<ManText>, Option<String>) {
+    let mut out = Vec::new();
+    let mut any_page = false;
+    for (page, section) in pages_for(sym) {
+        let Some(p) = man::load(&page, section) else {
+            continue;
+        };
+        any_page = true;
+        let label = format!("{page}({section})");
+        if sym.kind == "syscall" && sym.name == page {
+            if let Some(desc) = p.section("DESCRIPTION") {
+                out.push(ManText {
+                    page: label.clone(),
+                    section: "DESCRIPTION".into(),
+                    tag: vec![(man::Font::Bold, page.clone())],
+                    body: desc.paragraphs.iter().take(2).cloned().collect(),
+                });
+            }
+            continue;
+        }
+        for (section_name, entry) in p.entries_for(&sym.name) {
+            if sym.kind == "errno" && section_name != "ERRORS" {
+                continue;
+            }
+            // munmap(2) is a copy of mmap(2): the same entry once is enough.
+            let text: Vec<String> = entry.body.iter().map(man::plain).collect();
+            if out
+                .iter()
+                .any(|m: &ManText| m.body.iter().map(man::plain).eq(text.iter().cloned()))
+            {
+                continue;
+            }
+            out.push(ManText {
+                page: label.clone(),
+                section: section_name.to_string(),
+                tag: entry.tag.clone(),
+                body: entry.body.clone(),
+            });
+        }
+    }
+    let note = if !any_page {
+        Some(format!(
+            "the man pages are not installed here (looked in {}); apt-get install manpages-dev \
+             to see their text beside this explanation",
+            man::man_dir().display()
+        ))
+    } else if out.is_empty() {
+        Some("the installed man pages have no entry for it".into())
+    } else {
+        None
+    };
+    (out, note)
+}
+
+fn call_tables(call: &str) -> CallTables {
+    let kb = kb::get();
+    let synopsis = call::prototype(call).into_iter().collect();
+    let arguments = crate::case::vocab::lookup(call)
+        .map(|spec| {
+            spec.args
+                .iter()
+                .map(|a| {
+                    let takes = match a.kind {
+                        crate::case::vocab::Kind::Num(f) if !f.is_empty() => f
+                            .iter()
+                            .map(|x| x.describe())
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                        crate::case::vocab::Kind::Num(_) => "a number or address".into(),
+                        crate::case::vocab::Kind::Text => "text".into(),
+                    };
+                    (a.name.to_string(), takes)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut flags: Vec<(String, String, String, String)> = kb
+        .symbols
+        .iter()
+        .filter(|s| {
+            s.of.iter().any(|o| o == call)
+                && matches!(
+                    s.kind.as_str(),
+                    "flag" | "prot" | "advice" | "seal" | "mode"
+                )
+        })
+        .map(|s| {
+            let value = names::constant(&s.name)
+                .map(|k| format!("{:#x}", k.value))
+                .unwrap_or_default();
+            let summary = s.summary.split_whitespace().collect::<Vec<_>>().join(" ");
+            let first = summary
+                .split(". ")
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.');
+            let first: String = if first.chars().count() > 72 {
+                first.chars().take(71).chain(['…']).collect()
+            } else {
+                format!("{first}.")
+            };
+            (
+                s.name.clone(),
+                value,
+                s.since.clone().unwrap_or_default(),
+                first,
+            )
+        })
+        .collect();
+    flags.sort_by(|a, b| a.0.cmp(&b.0));
+    CallTables {
+        synopsis,
+        arguments,
+        flags,
+    }
+}
+
+/// Decodes a number: `22` (an errno, or a signal), `0x22` (mmap flags), or with a call or family
+/// given (`--flags mmap 0x100022`), as that call's flags.
+pub fn decode(input: &str, flags_of: Option<&str>) -> Result<Decoded, ExplainError> {
+    let text = input.trim();
+    let value = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16)
+    } else {
+        text.parse::<u64>()
+    }
+    .map_err(|_| {
+        ExplainError::BadNumber(format!("`{input}` is not a number (decimal or 0x hex)"))
+    })?;
+    let mut readings = Vec::new();
+    if let Some(which) = flags_of {
+        let families = family_of(which).ok_or_else(|| {
+            let known: Vec<&str> = SYSCALLS.iter().map(|(n, _, _)| *n).collect();
+            let near = names::nearest(which, known.iter().copied().chain(["prot", "seals"]));
+            ExplainError::BadNumber(format!(
+                "`--flags {which}`: expected a call ({}) or `prot`/`seals`{}",
+                known.join(", "),
+                near.first()
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default()
+            ))
+        })?;
+        for f in families {
+            readings.push((f.describe().to_string(), names::describe_value(f, value)));
+        }
+    } else if text.starts_with("0x") || text.starts_with("0X") {
+        readings.push((
+            Family::Map.describe().into(),
+            names::describe_value(Family::Map, value),
+        ));
+        if value < 0x10 {
+            readings.push((
+                Family::Prot.describe().into(),
+                names::describe_value(Family::Prot, value),
+            ));
+        }
+    } else {
+        let errno = names::errno_name(value as i32);
+        readings.push(("errno".into(), errno));
+        if (1..32).contains(&value) {
+            readings.push(("signal".into(), names::signal_name(value as i32)));
+            let codes: Vec<String> = ["SIGSEGV", "SIGBUS"]
+                .iter()
+                .map(|s| {
+                    let signo = names::signal_value(s).unwrap_or(0);
+                    format!("{} with {s}", names::si_code_name(signo, value as i32))
+                })
+                .filter(|c| !c.starts_with("si_code"))
+                .collect();
+            if !codes.is_empty() {
+                readings.push(("si_code".into(), codes.join(", ")));
+            }
+        }
+    }
+    Ok(Decoded {
+        input: input.to_string(),
+        readings,
+    })
+}
+
+fn family_of(which: &str) -> Option<Vec<Family>> {
+    match which {
+        "prot" | "PROT" => Some(vec![Family::Prot]),
+        "seals" | "seal" | "fcntl" => Some(vec![Family::Seal]),
+        "mmap" => Some(vec![Family::Map]),
+        _ => SYSCALLS
+            .iter()
+            .find(|(n, _, f)| *n == which && !f.is_empty())
+            .map(|(_, _, f)| f.to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_decode() {
+        let d = decode("0x100022", Some("mmap")).unwrap();
+        assert_eq!(
+            d.readings[0].1,
+            "MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE"
+        );
+        let d = decode("0x22", None).unwrap();
+        assert_eq!(d.readings[0].1, "MAP_PRIVATE|MAP_ANONYMOUS");
+        let d = decode("22", None).unwrap();
+        assert_eq!(d.readings[0], ("errno".to_string(), "EINVAL".to_string()));
+        let d = decode("11", None).unwrap();
+        assert_eq!(d.readings[1].1, "SIGSEGV");
+        let d = decode("2", None).unwrap();
+        assert_eq!(
+            d.readings[2].1,
+            "SEGV_ACCERR with SIGSEGV, BUS_ADRERR with SIGBUS"
+        );
+        let d = decode("0x80000002", Some("mmap")).unwrap();
+        assert_eq!(d.readings[0].1, "MAP_PRIVATE|0x80000000");
+        let d = decode("3", Some("mprotect")).unwrap();
+        assert_eq!(d.readings[0].1, "PROT_READ|PROT_WRITE");
+        assert!(decode("zz", None).is_err());
+        assert!(decode("1", Some("mmapp"))
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `mmap`?"));
+    }
+
+    #[test]
+    fn unknown_symbols_suggest() {
+        let e = explain("MAP_FIXD", &Evidence::default()).unwrap_err();
+        assert!(e.to_string().contains("`MAP_FIXED`"), "{e}");
+        let e = explain("map_fixed", &Evidence::default()).unwrap();
+        assert_eq!(e.symbol, "MAP_FIXED");
+    }
+}

@@ -558,6 +558,28 @@ pub fn progress(out: &mut dyn Write, done: usize, total: usize, id: &str) {
     let _ = writeln!(out, "mmcheck: progress {done}/{total} {id}");
 }
 
+/// Prints text, through a pager (`$PAGER`, else `less -FRX`) when asked and one is there.
+pub fn page(text: &str, pager: bool) {
+    if pager {
+        let cmd = std::env::var("PAGER").unwrap_or_else(|_| "less -FRX".into());
+        let mut parts = cmd.split_whitespace();
+        if let Some(prog) = parts.next() {
+            if let Ok(mut child) = std::process::Command::new(prog)
+                .args(parts)
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+            {
+                if let Some(mut stdin) = child.stdin.take() {
+                    let _ = stdin.write_all(text.as_bytes());
+                }
+                let _ = child.wait();
+                return;
+            }
+        }
+    }
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
 /// A plain error line for the command line.
 pub fn error(out: &mut dyn Write, message: &str) {
     let _ = writeln!(out, "error: {message}");
@@ -585,3 +607,5 @@ mod tests {
         assert_eq!(bytes(&Bytes::of(&[7])), "hex 07");
     }
 }
+
+pub mod explain;

@@ -1,0 +1,362 @@
+//! `mmcheck explain` as a user meets it: a sample of every kind of symbol, numbers, `--call`
+//! diagnosing mmap's failures by running them, and the coverage of the knowledge base against
+//! the installed man pages and the cases.
+
+use std::path::Path;
+use std::process::Command;
+
+fn mmcheck(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env_remove("PAGER")
+        .output()
+        .expect("mmcheck runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.extend(["--format", "json"]);
+    let (code, out, err) = mmcheck(&a);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("JSON")
+}
+
+fn man_installed() -> bool {
+    Path::new("/usr/share/man/man2/mmap.2.gz").exists()
+}
+
+#[test]
+fn a_flag_has_words_man_text_since_and_cases_with_outcomes() {
+    let e = json(&["explain", "MAP_FIXED_NOREPLACE"]);
+    assert_eq!(e["kind"], "flag");
+    assert_eq!(e["since"], "4.17");
+    assert_eq!(e["value"], "0x100000");
+    assert!(e["summary"].as_str().unwrap().contains("EEXIST"));
+    if man_installed() {
+        assert_eq!(e["man"][0]["page"], "mmap(2)");
+        assert!(e["man"][0]["tag"]
+            .as_str()
+            .unwrap()
+            .contains("MAP_FIXED_NOREPLACE"));
+    }
+    let cases = e["cases"].as_array().unwrap();
+    let eexist = cases
+        .iter()
+        .find(|c| c["id"] == "mmap/fixed-noreplace-existing-eexist")
+        .expect("the EEXIST case is linked");
+    let envs: Vec<&str> = eexist["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["env"].as_str().unwrap())
+        .collect();
+    for env in [
+        "linux-6.18-x86_64",
+        "linux-6.12-x86_64",
+        "linux-6.1-x86_64",
+        "gvisor-x86_64",
+    ] {
+        assert!(envs.contains(&env), "{env} missing from {envs:?}");
+    }
+}
+
+#[test]
+fn an_errno_lists_its_causes_by_call_with_cases() {
+    let e = json(&["explain", "EINVAL"]);
+    assert_eq!(e["kind"], "errno");
+    let causes = e["causes"].as_array().unwrap();
+    for call in ["mmap", "mprotect", "madvise", "mremap", "msync", "mlock"] {
+        assert!(
+            causes.iter().any(|c| c["syscall"] == call),
+            "no EINVAL cause of {call}"
+        );
+    }
+    let unaligned = causes
+        .iter()
+        .find(|c| {
+            c["syscall"] == "mprotect"
+                && c["cases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["id"] == "mprotect/unaligned-addr")
+        })
+        .expect("mprotect's unaligned-address cause links its case");
+    assert!(!unaligned["cause"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn a_syscall_has_synopsis_arguments_flags_and_errors() {
+    let e = json(&["explain", "mmap"]);
+    let t = &e["tables"];
+    assert_eq!(t["synopsis"][0], "mmap(addr, len, prot, flags, fd, offset)");
+    assert!(t["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f[0] == "MAP_SHARED_VALIDATE"));
+    assert!(e["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["errno"] == "EEXIST"));
+    let (code, text, _) = mmcheck(&["explain", "mmap", "--no-pager"]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("Synopsis") && text.contains("Flags") && text.contains("Documented causes")
+    );
+}
+
+#[test]
+fn signals_si_codes_advice_and_seals_are_explained() {
+    for (symbol, kind) in [
+        ("SIGBUS", "signal"),
+        ("SEGV_ACCERR", "si-code"),
+        ("MADV_DONTNEED", "advice"),
+        ("F_SEAL_WRITE", "seal"),
+        ("PROT_EXEC", "prot"),
+        ("RLIMIT_MEMLOCK", "limit"),
+        ("mseal", "syscall"),
+    ] {
+        let e = json(&["explain", symbol]);
+        assert_eq!(e["kind"], kind, "{symbol}");
+        assert!(e["summary"].as_str().unwrap().len() > 40, "{symbol}");
+        assert!(
+            !e["cases"].as_array().unwrap().is_empty(),
+            "{symbol} has no case"
+        );
+    }
+    if man_installed() {
+        let e = json(&["explain", "SEGV_ACCERR"]);
+        assert!(e["man"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["page"] == "sigaction(2)"));
+    }
+}
+
+#[test]
+fn numbers_decode_to_names() {
+    let (code, out, _) = mmcheck(&["explain", "--flags", "mmap", "0x100022"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE"),
+        "{out}"
+    );
+    let (_, out, _) = mmcheck(&["explain", "22"]);
+    assert!(out.contains("errno: EINVAL"), "{out}");
+    let (_, out, _) = mmcheck(&["explain", "0x22"]);
+    assert!(out.contains("MAP_PRIVATE|MAP_ANONYMOUS"), "{out}");
+    let (_, out, _) = mmcheck(&["explain", "--flags", "mmap", "0x80000002"]);
+    assert!(
+        out.contains("MAP_PRIVATE|0x80000000"),
+        "unknown bits are named as such: {out}"
+    );
+}
+
+#[test]
+fn unknown_symbols_suggest_and_exit_2() {
+    let (code, out, err) = mmcheck(&["explain", "MAP_FIXD"]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "");
+    assert!(err.contains("did you mean `MAP_FIXED`"), "{err}");
+}
+
+#[test]
+fn markdown_and_list() {
+    let (code, out, _) = mmcheck(&["explain", "MADV_FREE", "--format", "markdown"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("# MADV_FREE\n"), "{out}");
+    assert!(out.contains("## Cases that verify it"));
+    let (code, out, _) = mmcheck(&["explain", "--list"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().count() > 130, "{} symbols", out.lines().count());
+    assert!(out.lines().any(|l| l.starts_with("MAP_FIXED ")));
+}
+
+/// Runs `--call` and returns (the errno it returned, the errnos of the causes it names as
+/// returned).
+fn call(text: &str) -> (String, Vec<String>) {
+    let r = json(&["explain", "--call", text]);
+    let returned = r["errno"].as_str().unwrap_or("").to_string();
+    let named = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["returned"] == true)
+        .map(|m| m["errno"].as_str().unwrap().to_string())
+        .collect();
+    (returned, named)
+}
+
+#[test]
+fn call_diagnoses_mmaps_failures_by_running_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f");
+    std::fs::write(&f, vec![b'x'; 8192]).unwrap();
+    let f = f.to_str().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (text, errno) in [
+        (
+            format!("mmap(NULL, 4096, PROT_READ, MAP_SHARED, file:{f}:O_RDONLY, 100)"),
+            "EINVAL",
+        ),
+        (
+            format!("mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, file:{f}:O_RDONLY, 0)"),
+            "EACCES",
+        ),
+        (
+            "mmap(NULL, 4096, PROT_READ, MAP_SHARED, closed, 0)".to_string(),
+            "EBADF",
+        ),
+        (
+            "mmap(NULL, 4096, PROT_READ, MAP_SHARED, pipe, 0)".to_string(),
+            "ENODEV",
+        ),
+        (
+            format!("mmap(NULL, 4096, PROT_READ, MAP_SHARED, file:{d}:O_RDONLY, 0)"),
+            "ENODEV",
+        ),
+        (
+            "mmap(map, PAGE, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)"
+                .to_string(),
+            "EEXIST",
+        ),
+        (
+            "mmap(NULL, 1<<50, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)".to_string(),
+            "ENOMEM",
+        ),
+        (
+            "mmap(NULL, 0, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)".to_string(),
+            "EINVAL",
+        ),
+    ] {
+        let (returned, named) = call(&text);
+        assert_eq!(returned, errno, "{text}");
+        assert!(
+            named.contains(&errno.to_string()),
+            "{text}: named {named:?}"
+        );
+    }
+}
+
+#[test]
+fn call_names_every_cause_the_arguments_meet() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f");
+    std::fs::write(&f, b"data").unwrap();
+    let r = json(&[
+        "explain",
+        "--call",
+        &format!(
+            "mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, file:{}:O_RDONLY, 100)",
+            f.display()
+        ),
+    ]);
+    assert_eq!(r["errno"], "EINVAL");
+    let errnos: Vec<&str> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["errno"].as_str().unwrap())
+        .collect();
+    assert_eq!(errnos[0], "EINVAL", "the returned cause comes first");
+    assert!(
+        errnos.contains(&"EACCES"),
+        "with the offset fixed, EACCES: {errnos:?}"
+    );
+    let (code, _, err) = mmcheck(&["explain", "--call", "mmap(1, 2)"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("takes 6 arguments"), "{err}");
+}
+
+/// Every flag and errno tag in the installed mmap-family man pages, and every symbol a case
+/// names, has an entry in the knowledge base.
+#[test]
+fn the_knowledge_base_covers_the_man_pages_and_the_cases() {
+    let (_, listed, _) = mmcheck(&["explain", "--list"]);
+    let known: std::collections::HashSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let mut missing = Vec::new();
+    if man_installed() {
+        for page in [
+            "mmap",
+            "mprotect",
+            "msync",
+            "mremap",
+            "madvise",
+            "mincore",
+            "mlock",
+            "remap_file_pages",
+            "memfd_create",
+        ] {
+            let p = mmcheck::explain::man::load(page, 2).expect("installed");
+            for s in &p.sections {
+                for e in &s.entries {
+                    let tag = mmcheck::explain::man::plain(&e.tag);
+                    let Some(word) = tag
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                        .find(|w| !w.is_empty())
+                    else {
+                        continue;
+                    };
+                    let relevant = s.name == "ERRORS"
+                        || [
+                            "MAP_", "PROT_", "MS_", "MREMAP_", "MADV_", "MLOCK_", "MCL_", "MFD_",
+                        ]
+                        .iter()
+                        .any(|p| word.starts_with(p));
+                    if relevant
+                        && word
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                        && !known.contains(word)
+                    {
+                        missing.push(format!("{page}(2) {}: {word}", s.name));
+                    }
+                }
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
+    let (cases, _) = mmcheck::case::load::load_dir(&root);
+    for c in &cases {
+        for s in &c.symbols {
+            if !known.contains(s.as_str()) {
+                missing.push(format!("{} names {s}", c.id));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "no explain entry for:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn completions_know_the_symbols_and_the_man_pages_are_generated() {
+    let (code, out, _) = mmcheck(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("MAP_FIXED_NOREPLACE") && out.contains("MADV_GUARD_INSTALL"));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = mmcheck(&["manpage", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(dir.path().join("mmcheck-explain.1")).unwrap();
+    assert!(
+        page.contains(".TH") && page.contains("\\-\\-call"),
+        "{page}"
+    );
+    assert!(dir.path().join("mmcheck.1").exists());
+}
