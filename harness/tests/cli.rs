@@ -102,3 +102,130 @@ fn list_shows_ids_and_rules() {
         "mprotect/holds\tmprotect of an unaligned address fails with EINVAL\n"
     );
 }
+
+/// KTAP as the kernel's tools/testing/selftests read it, checked line by line against the format
+/// rules of Documentation/dev-tools/ktap.rst and kselftest.h.
+#[test]
+fn ktap_follows_the_kernels_format_and_exit_codes() {
+    let (code, out, _) = mmcheck(&["run", "--cases", "verdicts", "--format", "ktap"]);
+    assert_eq!(code, 1, "KSFT_FAIL when a case failed");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0] == "TAP version 13" || lines[0] == "KTAP version 1",
+        "version line first: {}",
+        lines[0]
+    );
+    let plan: usize = lines[1]
+        .strip_prefix("1..")
+        .expect("plan second")
+        .parse()
+        .unwrap();
+    let mut seen = 0;
+    for l in &lines[2..] {
+        if l.starts_with('#') {
+            continue;
+        }
+        let (ok, rest) = if let Some(r) = l.strip_prefix("not ok ") {
+            (false, r)
+        } else if let Some(r) = l.strip_prefix("ok ") {
+            (true, r)
+        } else {
+            panic!("not a KTAP line: {l:?}");
+        };
+        seen += 1;
+        let (number, name) = rest.split_once(' ').expect("number and name");
+        assert_eq!(
+            number.parse::<usize>().unwrap(),
+            seen,
+            "results are numbered in order"
+        );
+        let (name, directive) = match name.split_once(" # ") {
+            Some((n, d)) => (n, Some(d)),
+            None => (name, None),
+        };
+        assert!(!name.contains('#') && !name.is_empty());
+        if let Some(d) = directive {
+            assert!(
+                ok && d.starts_with("SKIP "),
+                "only ok lines carry SKIP: {l}"
+            );
+        }
+    }
+    assert_eq!(seen, plan, "as many results as planned");
+    assert!(out.contains("ok 4 mprotect/needs-the-future # SKIP needs kernel >=99.0"));
+    assert!(out.contains("not ok 1 mprotect/deviates"));
+    assert!(out.contains("# step 2 (mprotect, line 11): expected errno = EINVAL, observed = 0"));
+    assert_eq!(
+        lines.last().unwrap(),
+        &"# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:1"
+    );
+    // Everything skipped is KSFT_SKIP (4); all passing is KSFT_PASS (0).
+    let (code, _, _) = mmcheck(&[
+        "run",
+        "needs-the-future",
+        "--cases",
+        "verdicts",
+        "--format",
+        "ktap",
+    ]);
+    assert_eq!(code, 4);
+    let (code, _, _) = mmcheck(&["run", "holds", "--cases", "verdicts", "--format", "ktap"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn junit_parses_with_a_suite_per_call_and_the_verdicts_kept_apart() {
+    let (code, out, _) = mmcheck(&["run", "--cases", "verdicts", "--format", "junit"]);
+    assert_eq!(code, 1);
+    let report = quick_junit::Report::deserialize_from_str(&out).expect("valid JUnit XML");
+    assert_eq!(report.tests, 4);
+    assert_eq!(report.failures, 1);
+    assert_eq!(report.errors, 1);
+    let suite = &report.test_suites[0];
+    assert_eq!(suite.name.as_str(), "mprotect");
+    assert!(suite
+        .properties
+        .iter()
+        .any(|p| p.name.as_str() == "env" && p.value.as_str().starts_with("linux-")));
+    let case = |id: &str| {
+        suite
+            .test_cases
+            .iter()
+            .find(|c| c.name.as_str() == id)
+            .unwrap()
+    };
+    match &case("mprotect/deviates").status {
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind,
+            message,
+            description,
+            ..
+        } => {
+            assert_eq!(*kind, quick_junit::NonSuccessKind::Failure);
+            assert!(message
+                .as_ref()
+                .unwrap()
+                .as_str()
+                .contains("expected errno = EINVAL, observed = 0"));
+            assert!(description
+                .as_ref()
+                .unwrap()
+                .as_str()
+                .contains("✗ step 2 mprotect"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        &case("mprotect/harness-breaks").status,
+        quick_junit::TestCaseStatus::NonSuccess {
+            kind: quick_junit::NonSuccessKind::Error,
+            ..
+        }
+    ));
+    match &case("mprotect/needs-the-future").status {
+        quick_junit::TestCaseStatus::Skipped { message, .. } => {
+            assert!(message.as_ref().unwrap().as_str().contains(">=99.0"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

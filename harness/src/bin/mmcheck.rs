@@ -137,6 +137,10 @@ enum Command {
 enum Format {
     Table,
     Json,
+    /// KTAP as the kernel's selftests print it, with kselftest's exit codes.
+    Ktap,
+    /// JUnit XML, one testsuite per call.
+    Junit,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -332,6 +336,13 @@ fn run(
             render::summary(&mut out, render::Totals::of(&runs), seconds);
         }
         Format::Json => render::json(&mut out, &host, &selected, &runs),
+        Format::Ktap => {
+            let _ = out.write_all(render::formats::ktap(&host, &runs).as_bytes());
+            return ExitCode::from(render::formats::ksft_exit(&runs));
+        }
+        Format::Junit => {
+            let _ = out.write_all(render::formats::junit(&host, &selected, &runs).as_bytes());
+        }
     }
     let t = render::Totals::of(&runs);
     if t.failed + t.broken > 0 {

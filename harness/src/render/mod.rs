@@ -609,3 +609,4 @@ mod tests {
 }
 
 pub mod explain;
+pub mod formats;
