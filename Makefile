@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint cases bench bless build static matrix clean
+.PHONY: run test lint cases bench bless build static matrix report e2e clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -29,6 +29,16 @@ static:
 matrix: build static
 	./target/release/mmcheck matrix --static $(STATIC) $(if $(BLESS),--bless) \
 		$(foreach e,$(ONLY),--only $(e))
+
+## The compatibility report from the committed snapshots, into docs/compat/ (committed).
+report: build
+	./target/release/mmcheck report --out docs/compat
+
+## Opens the report in headless Chromium (Debian's chromium, driven by playwright-core from
+## npm), filters it, opens a cell and a symbol, and saves target/e2e/report.png.
+e2e: build
+	./target/release/mmcheck report --out target/e2e/report
+	cd ci/e2e && npm install --no-audit --no-fund --silent && node report.test.mjs ../../target/e2e/report ../../target/e2e/report.png
 
 ## Only the cases, as libtest trials (filters work: make cases FILTER=mprotect/).
 cases:

@@ -11,6 +11,7 @@ pub mod names;
 pub mod outcome;
 pub mod pool;
 pub mod render;
+pub mod report;
 pub mod requires;
 pub mod runner;
 pub mod scratch;

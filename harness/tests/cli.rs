@@ -229,3 +229,49 @@ fn junit_parses_with_a_suite_per_call_and_the_verdicts_kept_apart() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
+    let out = tempfile::tempdir().unwrap();
+    let (code, stdout, err) = mmcheck(&[
+        "report",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--cases",
+        "../../../cases",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("4 environments"), "{stdout}");
+    let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(md.starts_with("# mmcheck compatibility report"));
+    for section in [
+        "## Environments",
+        "## Support by call",
+        "## Support by symbol",
+        "## Differences between environments",
+    ] {
+        assert!(md.contains(section), "{section}");
+    }
+    assert!(md.contains("| mseal | full"), "mseal's support row");
+    let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "self-contained"
+    );
+    assert!(html.contains("id=\"filter\"") && html.contains("differences only"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["envs"].as_array().unwrap().len(), 4);
+    let case = json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "mmap/fixed-noreplace-existing-eexist")
+        .unwrap();
+    assert_eq!(case["results"]["linux-6.1-x86_64"]["status"], "pass");
+    assert!(case["differs"].as_bool().unwrap());
+    let (code, _, err) = mmcheck(&["report", "--out", "/tmp/x", "--cases", "verdicts"]);
+    assert_eq!(code, 2, "no snapshots next to these cases");
+    assert!(err.contains("make matrix"), "{err}");
+}

@@ -94,6 +94,19 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
+    /// Write the compatibility report across environments (report.md, index.html, report.json)
+    /// from the committed snapshots' results.
+    Report {
+        /// Where to write the three files.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Run the suite on this kernel first, and report its fresh results in place of the
+        /// committed ones for this environment.
+        #[arg(long)]
+        run: bool,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
     /// Print a shell completion script (completes subcommands, options and symbol names).
     Completions {
         #[arg(value_enum)]
@@ -214,6 +227,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Manpage { dir } => manpage(&dir),
+        Command::Report { out, run, cases } => report(&out, run, cases),
         Command::Matrix {
             only,
             bless,
@@ -536,6 +550,68 @@ fn explain_cmd(
     };
     render::page(&text, tty && !no_pager && !json);
     ExitCode::SUCCESS
+}
+
+fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode {
+    let cases = cases_dir(cases);
+    let cases = cases.canonicalize().unwrap_or(cases);
+    let repo = cases
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let snapshots = repo.join("snapshots");
+    let mut docs = match mmcheck::report::load(&snapshots) {
+        Ok(d) => d,
+        Err(e) if !run => {
+            render::error(&mut std::io::stderr(), &e);
+            return ExitCode::from(2);
+        }
+        Err(_) => Vec::new(),
+    };
+    if run {
+        let loaded = match load_or_report(&cases) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let selected = runner::select(&loaded, None);
+        let exe = std::env::current_exe().expect("the running executable has a path");
+        mmcheck::sys::catch_interrupts();
+        let (host, _mounts) = runner::prepare_host(&selected, &exe);
+        let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
+        let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
+        let mut doc = Vec::new();
+        render::json(&mut doc, &host, &selected, &runs);
+        let doc: serde_json::Value = serde_json::from_slice(&doc).expect("our own JSON");
+        let fresh = mmcheck::snapshot::stable_results(&doc, &runs);
+        docs.retain(|d| d["env"]["key"] != fresh["env"]["key"]);
+        docs.insert(0, fresh);
+    }
+    let report = mmcheck::report::build(&docs);
+    let written = std::fs::create_dir_all(out)
+        .and_then(|_| std::fs::write(out.join("report.md"), render::report::markdown(&report)))
+        .and_then(|_| std::fs::write(out.join("index.html"), render::report::html(&report)))
+        .and_then(|_| {
+            std::fs::write(
+                out.join("report.json"),
+                serde_json::to_string_pretty(&report).expect("serializes") + "\n",
+            )
+        });
+    match written {
+        Ok(()) => {
+            println!(
+                "wrote report.md, index.html and report.json to {} ({} environments, {} cases)",
+                out.display(),
+                report.envs.len(),
+                report.cases.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            render::error(&mut std::io::stderr(), &format!("{}: {e}", out.display()));
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn manpage(dir: &std::path::Path) -> ExitCode {

@@ -610,3 +610,4 @@ mod tests {
 
 pub mod explain;
 pub mod formats;
+pub mod report;
