@@ -96,40 +96,8 @@ pub fn load(snapshots: &Path) -> Result<Vec<Value>, String> {
             snapshots.display()
         ));
     }
-    docs.sort_by_key(|d| order(d["env"]["key"].as_str().unwrap_or("")));
+    docs.sort_by_key(|d| crate::snapshot::env_order(d["env"]["key"].as_str().unwrap_or("")));
     Ok(docs)
-}
-
-fn order(key: &str) -> (u32, i64, String) {
-    match crate::version::parse_release(key.strip_prefix("linux-").unwrap_or("")) {
-        Some((major, minor, _)) if key.starts_with("linux-") => {
-            (0, -((major * 1000 + minor) as i64), key.to_string())
-        }
-        _ => (1, 0, key.to_string()),
-    }
-}
-
-fn decisive(case: &Value) -> String {
-    let steps = case["steps"].as_array().cloned().unwrap_or_default();
-    let pick = steps.iter().find(|s| !s["mismatch"].is_null()).or_else(|| {
-        steps.iter().find(|s| {
-            s["expected"]
-                .as_str()
-                .is_some_and(|e| e.starts_with("errno") || e.starts_with("signal"))
-        })
-    });
-    match pick {
-        Some(s) => format!(
-            "{} {}: {}",
-            s["label"].as_str().unwrap_or(""),
-            s["call"].as_str().unwrap_or(""),
-            s["observed"].as_str().unwrap_or("")
-        ),
-        None => match case["status"].as_str() {
-            Some("pass") => "as documented".into(),
-            _ => case["reason"].as_str().unwrap_or("").to_string(),
-        },
-    }
 }
 
 /// Builds the report from the environments' results documents.
@@ -178,7 +146,7 @@ pub fn build(docs: &[Value]) -> Report {
                 Cell {
                     status: c["status"].as_str().unwrap_or("?").to_string(),
                     reason: c["reason"].as_str().unwrap_or("").to_string(),
-                    decisive: decisive(&c),
+                    decisive: crate::snapshot::decisive(&c),
                     steps: c["steps"].as_array().cloned().unwrap_or_default(),
                 },
             );

@@ -160,6 +160,41 @@ pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::
     })
 }
 
+/// The observation that decided a case of a results document: its first mismatch, else its first
+/// step that must fail or fault; for a case with neither, "as documented" or its reason.
+pub fn decisive(case: &serde_json::Value) -> String {
+    let steps = case["steps"].as_array().cloned().unwrap_or_default();
+    let pick = steps.iter().find(|s| !s["mismatch"].is_null()).or_else(|| {
+        steps.iter().find(|s| {
+            s["expected"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("errno") || e.starts_with("signal"))
+        })
+    });
+    match pick {
+        Some(s) => format!(
+            "{} {}: {}",
+            s["label"].as_str().unwrap_or(""),
+            s["call"].as_str().unwrap_or(""),
+            s["observed"].as_str().unwrap_or("")
+        ),
+        None => match case["status"].as_str() {
+            Some("pass") => "as documented".into(),
+            _ => case["reason"].as_str().unwrap_or("").to_string(),
+        },
+    }
+}
+
+/// How environments are ordered in reports: Linux newest first, other platforms after.
+pub fn env_order(key: &str) -> (u32, i64, String) {
+    match crate::version::parse_release(key.strip_prefix("linux-").unwrap_or("")) {
+        Some((major, minor, _)) if key.starts_with("linux-") => {
+            (0, -((major * 1000 + minor) as i64), key.to_string())
+        }
+        _ => (1, 0, key.to_string()),
+    }
+}
+
 /// `snapshots/<key>` under the repository root.
 pub fn dir(root: &Path, key: &str) -> PathBuf {
     root.join("snapshots").join(key)

@@ -92,7 +92,7 @@ fn bad_command_line_arguments_say_what_was_expected() {
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid value 'xml'"), "{stderr}");
     assert!(
-        stderr.contains("[possible values: table, json]"),
+        stderr.contains("[possible values: table, json, ktap, junit]"),
         "{stderr}"
     );
     let (code, _, stderr) = mmcheck(&["run", "-j", "0"]);

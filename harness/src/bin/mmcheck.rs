@@ -267,6 +267,17 @@ fn cases_dir(arg: Option<PathBuf>) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../cases"))
 }
 
+/// The cases directory, and the repository around it (its parent: where snapshots/ and ci/ are).
+fn cases_and_repo(arg: Option<PathBuf>) -> (PathBuf, PathBuf) {
+    let cases = cases_dir(arg);
+    let cases = cases.canonicalize().unwrap_or(cases);
+    let repo = cases
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    (cases, repo)
+}
+
 fn load_or_report(dir: &std::path::Path) -> Result<Vec<mmcheck::case::plan::Case>, ExitCode> {
     let (cases, diags) = load::load_dir(dir);
     if diags.is_empty() {
@@ -411,13 +422,7 @@ fn matrix(
     static_mmcheck: Option<PathBuf>,
     cases: Option<PathBuf>,
 ) -> ExitCode {
-    let cases = cases_dir(cases);
-    let cases = cases.canonicalize().unwrap_or(cases);
-    // The repository is the directory above cases/.
-    let repo = cases
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let (cases, repo) = cases_and_repo(cases);
     if let Err(code) = load_or_report(&cases) {
         return code;
     }
@@ -535,12 +540,8 @@ fn explain_cmd(
                 Err(e) => return fail(e),
             }
         } else {
-            let dir = cases_dir(cases);
-            let repo = dir
-                .canonicalize()
-                .ok()
-                .and_then(|d| d.parent().map(PathBuf::from));
-            let evidence = explain::evidence::Evidence::load(repo.as_deref());
+            let (_, repo) = cases_and_repo(cases);
+            let evidence = explain::evidence::Evidence::load(Some(&repo));
             match explain::explain(&symbol, &evidence) {
                 Ok(e) if json => serde_json::to_string_pretty(&e).expect("serializes"),
                 Ok(e) => show::explanation(&e, style),
@@ -553,12 +554,7 @@ fn explain_cmd(
 }
 
 fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode {
-    let cases = cases_dir(cases);
-    let cases = cases.canonicalize().unwrap_or(cases);
-    let repo = cases
-        .parent()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let (cases, repo) = cases_and_repo(cases);
     let snapshots = repo.join("snapshots");
     let mut docs = match mmcheck::report::load(&snapshots) {
         Ok(d) => d,

@@ -292,55 +292,9 @@ fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> Report {
         st.slot.is_some_and(|s| case.plan.slots[s] == "fd")
             && matches!(sr.obs, Some(Obs::Ok { .. }))
     });
-    let mut facts: Vec<(String, u64)> = Vec::new();
-    let mut fact = |name: &str, v: bool| facts.push((name.to_string(), u64::from(v)));
-    match fd_spec {
-        Some(Arg::File { path, flags }) => {
-            let meta = std::fs::metadata(path).ok();
-            let kind = meta.as_ref().map(|m| m.file_type());
-            let acc =
-                names::constant(flags.split('|').next().unwrap_or("")).map_or(2, |k| k.value & 3);
-            use std::os::unix::fs::FileTypeExt;
-            fact("fd_open", fd_ok);
-            fact("fd_regular", fd_ok && kind.is_some_and(|k| k.is_file()));
-            fact("fd_dir", fd_ok && kind.is_some_and(|k| k.is_dir()));
-            fact("fd_pipe", fd_ok && kind.is_some_and(|k| k.is_fifo()));
-            fact("fd_chr", fd_ok && kind.is_some_and(|k| k.is_char_device()));
-            fact("fd_readable", fd_ok && acc != 1);
-            fact("fd_writable", fd_ok && acc != 0);
-            fact("fd_append", fd_ok && flags.contains("O_APPEND"));
-        }
-        Some(Arg::Pipe) => {
-            for (n, v) in [
-                ("fd_open", true),
-                ("fd_regular", false),
-                ("fd_dir", false),
-                ("fd_pipe", true),
-                ("fd_chr", false),
-                ("fd_readable", true),
-                ("fd_writable", false),
-                ("fd_append", false),
-            ] {
-                fact(n, v);
-            }
-        }
-        _ => {
-            // -1, `closed`, or a raw number: not open as far as the harness knows.
-            for n in [
-                "fd_open",
-                "fd_regular",
-                "fd_dir",
-                "fd_pipe",
-                "fd_chr",
-                "fd_readable",
-                "fd_writable",
-                "fd_append",
-            ] {
-                fact(n, false);
-            }
-        }
-    }
-    fact("range_mapped", range_mapped == 1);
+    let fd = FdFacts::of(fd_spec, fd_ok);
+    let mut facts: Vec<(String, u64)> = fd.pairs();
+    facts.push(("range_mapped".into(), range_mapped));
     for (name, v) in &facts {
         if let Some(i) = kb::VARS.iter().position(|x| x == name) {
             values[i] = *v;
@@ -391,6 +345,68 @@ fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> Report {
         facts,
         matches,
         unchecked,
+    }
+}
+
+/// What the harness knows about the descriptor argument, for the causes' conditions.
+#[derive(Default)]
+struct FdFacts {
+    open: bool,
+    regular: bool,
+    dir: bool,
+    pipe: bool,
+    chr: bool,
+    readable: bool,
+    writable: bool,
+    append: bool,
+}
+
+impl FdFacts {
+    fn of(spec: Option<&Arg>, opened: bool) -> FdFacts {
+        match spec {
+            Some(Arg::File { path, flags }) if opened => {
+                use std::os::unix::fs::FileTypeExt;
+                let kind = std::fs::metadata(path).ok().map(|m| m.file_type());
+                let access = names::constant(flags.split('|').next().unwrap_or(""))
+                    .map_or(2, |k| k.value & 3);
+                FdFacts {
+                    open: true,
+                    regular: kind.is_some_and(|k| k.is_file()),
+                    dir: kind.is_some_and(|k| k.is_dir()),
+                    pipe: kind.is_some_and(|k| k.is_fifo()),
+                    chr: kind.is_some_and(|k| k.is_char_device()),
+                    readable: access != 1,
+                    writable: access != 0,
+                    append: flags.contains("O_APPEND"),
+                }
+            }
+            Some(Arg::Pipe) => FdFacts {
+                open: true,
+                pipe: true,
+                readable: true,
+                ..Default::default()
+            },
+            // -1, `closed`, a raw number, or a file that did not open: not open as far as the
+            // harness knows.
+            _ => FdFacts::default(),
+        }
+    }
+
+    /// The facts by the names `when` conditions use (kb::VARS).
+    fn pairs(&self) -> Vec<(String, u64)> {
+        [
+            ("fd_open", self.open),
+            ("fd_regular", self.regular),
+            ("fd_dir", self.dir),
+            ("fd_pipe", self.pipe),
+            ("fd_chr", self.chr),
+            ("fd_readable", self.readable),
+            ("fd_writable", self.writable),
+            ("fd_append", self.append),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), u64::from(v)))
+        .collect()
     }
 }
 

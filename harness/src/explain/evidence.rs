@@ -72,7 +72,7 @@ impl Evidence {
                 envs.push(EnvResults { key, cases });
             }
         }
-        envs.sort_by_key(|e| env_order(&e.key));
+        envs.sort_by_key(|e| crate::snapshot::env_order(&e.key));
         Evidence {
             cases,
             envs,
@@ -122,16 +122,6 @@ impl Evidence {
     }
 }
 
-/// Linux newest first, then other platforms.
-fn env_order(key: &str) -> (u32, i64, String) {
-    match crate::version::parse_release(key.strip_prefix("linux-").unwrap_or("")) {
-        Some((major, minor, _)) if key.starts_with("linux-") => {
-            (0, -((major * 1000 + minor) as i64), key.to_string())
-        }
-        _ => (1, 0, key.to_string()),
-    }
-}
-
 fn outcome(env: &EnvResults, file_id: &str) -> Option<Outcome> {
     let variants: Vec<&serde_json::Value> = env
         .cases
@@ -163,33 +153,11 @@ fn outcome(env: &EnvResults, file_id: &str) -> Option<Outcome> {
     let not_passed = variants.iter().find(|c| status_of(c) != "pass");
     let detail = not_passed.map(|c| match c["status"].as_str() {
         Some("skip") => c["reason"].as_str().unwrap_or("").to_string(),
-        _ => decisive(c),
+        _ => crate::snapshot::decisive(c),
     });
     Some(Outcome {
         env: env.key.clone(),
         status,
         detail,
     })
-}
-
-/// The observation that decided a case: its first mismatch, else its first step that must
-/// fail or fault.
-fn decisive(case: &serde_json::Value) -> String {
-    let steps = case["steps"].as_array().cloned().unwrap_or_default();
-    let pick = steps.iter().find(|s| !s["mismatch"].is_null()).or_else(|| {
-        steps.iter().find(|s| {
-            s["expected"]
-                .as_str()
-                .is_some_and(|e| e.starts_with("errno") || e.starts_with("signal"))
-        })
-    });
-    match pick {
-        Some(s) => format!(
-            "{} {}: observed {}",
-            s["label"].as_str().unwrap_or(""),
-            s["call"].as_str().unwrap_or(""),
-            s["observed"].as_str().unwrap_or("")
-        ),
-        None => case["reason"].as_str().unwrap_or("").to_string(),
-    }
 }
