@@ -275,3 +275,46 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
     assert_eq!(code, 2, "no snapshots next to these cases");
     assert!(err.contains("make matrix"), "{err}");
 }
+
+#[test]
+fn an_environment_that_cannot_start_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = dir.path().join("environments.toml");
+    std::fs::write(
+        &envs,
+        r#"
+[[env]]
+name  = "nowhere"
+about = "an environment whose tool is not installed"
+needs = [{ command = "mmcheck-no-such-tool", package = "mmcheck-no-such-package" }]
+run   = "mmcheck-no-such-tool"
+"#,
+    )
+    .unwrap();
+    let (code, out, _) = mmcheck(&[
+        "matrix",
+        "--envs",
+        envs.to_str().unwrap(),
+        "--cases",
+        "verdicts",
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("nowhere"), "{out}");
+    assert!(
+        out.contains("needs `mmcheck-no-such-tool`, which is not installed (apt-get install mmcheck-no-such-package)"),
+        "{out}"
+    );
+    std::fs::write(&envs, "[[env]]\nname = \"x\"\n").unwrap();
+    let (code, _, err) = mmcheck(&[
+        "matrix",
+        "--envs",
+        envs.to_str().unwrap(),
+        "--cases",
+        "verdicts",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("environments.toml:"),
+        "the file and line are named: {err}"
+    );
+}

@@ -360,3 +360,25 @@ fn completions_know_the_symbols_and_the_man_pages_are_generated() {
     );
     assert!(dir.path().join("mmcheck.1").exists());
 }
+
+#[test]
+fn without_man_pages_it_still_explains_and_says_how_to_install_them() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(["explain", "MAP_SHARED", "--format", "json"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("MMCHECK_MANPATH", empty.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["man"].as_array().unwrap().is_empty());
+    assert!(e["man_note"]
+        .as_str()
+        .unwrap()
+        .contains("apt-get install manpages-dev"));
+    assert!(
+        e["summary"].as_str().unwrap().len() > 40,
+        "the project's own words remain"
+    );
+}
