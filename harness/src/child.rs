@@ -120,6 +120,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
 
 fn prepare_process(setup: &Setup) {
     sys::default_interrupts();
+    sys::stay_on_this_cpu();
     // The worker talks to its parent over stdin/stdout: the case must never touch them.
     if let Ok(null) = sys::open("/dev/null", libc::O_RDWR as u64, 0) {
         sys::dup2(null as i32, 0);

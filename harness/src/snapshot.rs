@@ -131,7 +131,7 @@ pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::
                         "call": s.call,
                         "line": s.line,
                         "expected": s.expected,
-                        "observed": stable(&s.observed),
+                        "observed": stable_step(s),
                         "mismatch": s.mismatch.as_deref().map(stable),
                     })
                 })

@@ -69,6 +69,27 @@ pub fn fenced_region(len: usize) -> Option<&'static mut [u8]> {
     }
 }
 
+/// Keeps this process on the CPU it runs on now. Per-CPU state makes some kernel results depend
+/// on which CPU a call runs on (MADV_PAGEOUT reclaims only pages that left the per-CPU LRU
+/// batches, and drains the current CPU's alone), so a case that moved between CPUs could see
+/// either. Best effort: a sandbox may refuse, and then nothing changes.
+pub fn stay_on_this_cpu() {
+    use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+    use nix::unistd::Pid;
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) else {
+        return;
+    };
+    if cpu < 0 || !allowed.is_set(cpu as usize).unwrap_or(false) {
+        return;
+    }
+    let mut one = CpuSet::new();
+    if one.set(cpu as usize).is_ok() {
+        let _ = sched_setaffinity(Pid::from_raw(0), &one);
+    }
+}
+
 /// The running page size.
 pub fn page_size() -> u64 {
     match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
