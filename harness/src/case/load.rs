@@ -3,7 +3,7 @@
 
 use super::expr::{self, Context, Expr};
 use super::plan::*;
-use super::schema::{self, CaseFile, ExpectSpec, OneOrMany, StepSpec, Value};
+use super::schema::{self, CaseFile, StepSpec, Value};
 use super::vocab::{self, Call, Kind};
 use crate::names::{self, Family};
 use crate::version::Range;
@@ -138,21 +138,21 @@ pub fn load_one(file: &Path, id: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
     })
 }
 
-struct Loader<'a> {
-    file: &'a Path,
-    text: &'a str,
-    diags: Vec<Diagnostic>,
+pub(super) struct Loader<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) diags: Vec<Diagnostic>,
 }
 
 /// Names visible at a point of the plan, and bookkeeping shared by all lists.
-struct Names {
+pub(super) struct Names {
     visible: Vec<(String, usize)>,
     all: HashSet<String>,
     forks: HashSet<usize>,
 }
 
 impl<'a> Loader<'a> {
-    fn error(&mut self, span: Span<usize>, field: &str, message: String) {
+    pub(super) fn error(&mut self, span: Span<usize>, field: &str, message: String) {
         let offset = span.start.min(self.text.len());
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
@@ -670,7 +670,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Parses a scalar as an expression; strings and integers are both accepted.
-    fn value_expr(
+    pub(super) fn value_expr(
         &mut self,
         v: &Spanned<Value>,
         families: &[Family],
@@ -691,7 +691,7 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn expr_at(
+    pub(super) fn expr_at(
         &mut self,
         s: &str,
         span: Span<usize>,
@@ -708,451 +708,6 @@ impl<'a> Loader<'a> {
                 None
             }
         }
-    }
-
-    fn expectations(
-        &mut self,
-        spec: &StepSpec,
-        call: &'static vocab::CallSpec,
-        field: &str,
-        names: &Names,
-    ) -> Vec<Expectation> {
-        let mut out = Vec::new();
-        for e in &spec.expect_if {
-            let f = format!("{field} expect-if");
-            match &e.get_ref().kernel {
-                Some(_) => out.extend(self.expectation(e, call, &f, names)),
-                None => self.error(
-                    e.span(),
-                    &f,
-                    "every `expect-if` needs `kernel`, the range it applies to".into(),
-                ),
-            }
-        }
-        match &spec.expect {
-            Some(e) => {
-                if let Some(k) = &e.get_ref().kernel {
-                    self.error(
-                        k.span(),
-                        &format!("{field} expect.kernel"),
-                        "`kernel` belongs in `[[step.expect-if]]`; `expect` is the contract for every other kernel"
-                            .into(),
-                    );
-                }
-                out.extend(self.expectation(e, call, &format!("{field} expect"), names));
-            }
-            None => out.push(Expectation {
-                kernel: None,
-                outcome: if call.call == Call::Wait {
-                    Outcome::Exit(0)
-                } else {
-                    Outcome::Success(None)
-                },
-                checks: Vec::new(),
-                explicit: false,
-                text: if call.call == Call::Wait {
-                    "exit 0"
-                } else {
-                    "ok"
-                }
-                .into(),
-            }),
-        }
-        out
-    }
-
-    fn expectation(
-        &mut self,
-        spanned: &Spanned<ExpectSpec>,
-        call: &'static vocab::CallSpec,
-        field: &str,
-        names: &Names,
-    ) -> Option<Expectation> {
-        let e = spanned.get_ref();
-        let resolve = |name: &str| resolve_name(names, name);
-        let before = self.diags.len();
-        let kernel = e
-            .kernel
-            .as_ref()
-            .and_then(|k| match Range::parse(k.get_ref()) {
-                Ok(r) => Some(r),
-                Err(msg) => {
-                    self.error(k.span(), &format!("{field}.kernel"), msg);
-                    None
-                }
-            });
-
-        let is_wait = call.call == Call::Wait;
-        let outcomes = [
-            e.ok.is_some() || e.ret.is_some(),
-            e.errno.is_some(),
-            e.signal.is_some(),
-            e.exit.is_some(),
-        ];
-        if outcomes.iter().filter(|b| **b).count() > 1 {
-            self.error(
-                spanned.span(),
-                field,
-                "give one outcome: `ok`/`ret`, `errno`, `signal` or `exit`".into(),
-            );
-        }
-        if let (Some(exit), false) = (&e.exit, is_wait) {
-            self.error(
-                exit.span(),
-                &format!("{field}.exit"),
-                "`exit` is the outcome of a `wait`".into(),
-            );
-        }
-        if let Some(why) = &e.why {
-            if !matches!(
-                e.errno.as_ref().map(|x| x.get_ref()),
-                Some(OneOrMany::Many(_))
-            ) {
-                self.error(
-                    why.span(),
-                    &format!("{field}.why"),
-                    "`why` explains an `errno` list; a single errno needs none".into(),
-                );
-            }
-        }
-        if let Some(ok) = &e.ok {
-            if !ok.get_ref() {
-                self.error(
-                    ok.span(),
-                    &format!("{field}.ok"),
-                    "`ok = false` says too little: name the failure with `errno = \"...\"`".into(),
-                );
-            }
-        }
-        if is_wait && (e.si_code.is_some() || e.addr.is_some()) {
-            self.error(
-                spanned.span(),
-                field,
-                "a `wait` checks how the child ended: `exit` or `signal`, without si-code or addr"
-                    .into(),
-            );
-        }
-        if e.signal.is_none() && (e.si_code.is_some() || e.addr.is_some()) {
-            self.error(
-                spanned.span(),
-                field,
-                "`si-code` and `addr` describe a `signal`; add `signal = \"SIGSEGV\"` (or SIGBUS)"
-                    .into(),
-            );
-        }
-
-        let signal = e
-            .signal
-            .as_ref()
-            .and_then(|s| match names::signal_value(s.get_ref()) {
-                Some(v) => Some(v),
-                None => {
-                    let near = names::nearest(s.get_ref(), names::SIGNALS.iter().map(|(n, _)| *n));
-                    self.error(
-                        s.span(),
-                        &format!("{field}.signal"),
-                        unknown("signal", s.get_ref(), &near),
-                    );
-                    None
-                }
-            });
-        let outcome = if let Some(errno) = &e.errno {
-            let list: Vec<&String> = match errno.get_ref() {
-                OneOrMany::One(s) => vec![s],
-                OneOrMany::Many(v) => v.iter().collect(),
-            };
-            if list.len() > 1 && e.why.is_none() {
-                self.error(
-                    errno.span(),
-                    &format!("{field}.errno"),
-                    "several errnos need `why`: say which cause gives which".into(),
-                );
-            }
-            let mut values = Vec::new();
-            for name in list {
-                match names::errno_value(name) {
-                    Some(v) => values.push(v),
-                    None => {
-                        let near = names::nearest(name, names::ERRNOS.iter().map(|(n, _)| *n));
-                        self.error(
-                            errno.span(),
-                            &format!("{field}.errno"),
-                            unknown("errno", name, &near),
-                        );
-                    }
-                }
-            }
-            Outcome::Errno(values)
-        } else if let Some(signo) = signal {
-            if is_wait {
-                Outcome::Killed(signo)
-            } else {
-                let code =
-                    e.si_code
-                        .as_ref()
-                        .and_then(|c| match names::si_code_value(c.get_ref()) {
-                            Some((sig, v)) if sig.is_none_or(|s| s == signo) => Some(v),
-                            Some(_) => {
-                                self.error(
-                                    c.span(),
-                                    &format!("{field}.si-code"),
-                                    format!(
-                                        "`{}` is not a code of {}",
-                                        c.get_ref(),
-                                        names::signal_name(signo)
-                                    ),
-                                );
-                                None
-                            }
-                            None => {
-                                let near = names::nearest(
-                                    c.get_ref(),
-                                    names::SI_CODES.iter().map(|(n, _, _)| *n),
-                                );
-                                self.error(
-                                    c.span(),
-                                    &format!("{field}.si-code"),
-                                    unknown("si_code", c.get_ref(), &near),
-                                );
-                                None
-                            }
-                        });
-                let addr = e
-                    .addr
-                    .as_ref()
-                    .and_then(|a| self.value_expr(a, &[], &format!("{field}.addr"), &resolve));
-                Outcome::Signal { signo, code, addr }
-            }
-        } else if let Some(exit) = &e.exit {
-            Outcome::Exit(*exit.get_ref() as i32)
-        } else if let Some(ret) = &e.ret {
-            Outcome::Success(self.compare(ret, &format!("{field}.ret"), &resolve))
-        } else if is_wait {
-            Outcome::Exit(0)
-        } else {
-            Outcome::Success(None)
-        };
-
-        let mut checks = Vec::new();
-        let allow = |this: &mut Self, name: &str, span: Span<usize>| -> bool {
-            if call.checks.contains(&name) {
-                true
-            } else {
-                let what = if call.checks.is_empty() {
-                    "only its outcome".to_string()
-                } else {
-                    call.checks.join(", ")
-                };
-                this.error(
-                    span,
-                    &format!("{field}.{name}"),
-                    format!(
-                        "`{}` does not observe `{name}`; its expect may check {what}",
-                        call.name
-                    ),
-                );
-                false
-            }
-        };
-        if let Some(t) = &e.text {
-            if allow(self, "text", t.span()) {
-                checks.push(Check::Bytes(t.get_ref().as_bytes().to_vec()));
-            }
-        }
-        if let Some(h) = &e.hex {
-            if allow(self, "hex", h.span()) {
-                match parse_hex(h.get_ref()) {
-                    Ok(bytes) => checks.push(Check::Bytes(bytes)),
-                    Err(msg) => self.error(h.span(), &format!("{field}.hex"), msg),
-                }
-            }
-        }
-        if let Some(b) = &e.byte {
-            if allow(self, "byte", b.span()) {
-                if let Some(x) = self.value_expr(b, &[], &format!("{field}.byte"), &resolve) {
-                    checks.push(Check::EveryByte(x));
-                }
-            }
-        }
-        type MakeCheck = fn(Compare) -> Check;
-        let compares: [(&str, &Option<Spanned<Value>>, MakeCheck); 4] = [
-            ("size", &e.size, Check::Size),
-            ("blocks", &e.blocks, Check::Blocks),
-            ("minflt", &e.minflt, Check::Minflt),
-            ("majflt", &e.majflt, Check::Majflt),
-        ];
-        for (name, value, make) in compares {
-            if let Some(v) = value {
-                if allow(self, name, v.span()) {
-                    if let Some(c) = self.compare(v, &format!("{field}.{name}"), &resolve) {
-                        checks.push(make(c));
-                    }
-                }
-            }
-        }
-        if let Some(r) = &e.resident {
-            if allow(self, "resident", r.span()) {
-                let bits: Option<Vec<bool>> = r
-                    .get_ref()
-                    .chars()
-                    .filter(|c| !c.is_whitespace())
-                    .map(|c| match c {
-                        '1' => Some(true),
-                        '0' => Some(false),
-                        _ => None,
-                    })
-                    .collect();
-                match bits {
-                    Some(b) => checks.push(Check::Resident(b)),
-                    None => self.error(
-                        r.span(),
-                        &format!("{field}.resident"),
-                        "`resident` is one `1` or `0` per page, like \"1101\"".into(),
-                    ),
-                }
-            }
-        }
-        if let Some(q) = &e.equal {
-            if allow(self, "equal", q.span()) {
-                checks.push(Check::Equal(*q.get_ref()));
-            }
-        }
-        if let Some(flags) = &e.vmflags {
-            if allow(self, "vmflags", flags.span()) {
-                let mut parsed = Vec::new();
-                for token in flags.get_ref().split_whitespace() {
-                    let sign = match token.chars().next() {
-                        Some('+') => Some(true),
-                        Some('-') => Some(false),
-                        _ => None,
-                    };
-                    let name = token.get(1..).unwrap_or("");
-                    let well_formed = name.len() == 2
-                        && name
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-                    if let (Some(present), true) = (sign, well_formed) {
-                        parsed.push((name.to_string(), present));
-                    } else {
-                        self.error(
-                            flags.span(),
-                            &format!("{field}.vmflags"),
-                            format!("`{token}` is not +XX or -XX with a two-letter smaps VmFlags name, like +lo or -dc"),
-                        );
-                    }
-                }
-                checks.push(Check::VmFlags(parsed));
-            }
-        }
-        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 3] = [
-            ("rss", &e.rss, Check::Rss),
-            ("locked", &e.locked, Check::Locked),
-            ("iterations", &e.iterations, Check::Iterations),
-        ];
-        for (name, value, make) in byte_counts {
-            if let Some(v) = value {
-                if name == "iterations" || allow(self, name, v.span()) {
-                    if let Some(c) = self.compare(v, &format!("{field}.{name}"), &resolve) {
-                        checks.push(make(c));
-                    }
-                }
-            }
-        }
-        if let Some(maps) = &e.maps {
-            if allow(self, "maps", maps.span()) {
-                let mut lines = Vec::new();
-                for (i, m) in maps.get_ref().iter().enumerate() {
-                    let f = format!("{field}.maps[{i}]");
-                    let m = m.get_ref();
-                    let perms = m.perms.get_ref();
-                    let valid = perms.len() == 4
-                        && perms
-                            .chars()
-                            .zip(["r-", "w-", "x-", "ps"])
-                            .all(|(c, ok)| ok.contains(c));
-                    if !valid {
-                        self.error(
-                            m.perms.span(),
-                            &format!("{f}.perms"),
-                            format!("`{perms}` is not a maps permission field like \"rw-p\" or \"r--s\""),
-                        );
-                    }
-                    let start = self.value_expr(&m.start, &[], &format!("{f}.start"), &resolve);
-                    let end = self.value_expr(&m.end, &[], &format!("{f}.end"), &resolve);
-                    let offset = m
-                        .offset
-                        .as_ref()
-                        .and_then(|o| self.value_expr(o, &[], &format!("{f}.offset"), &resolve));
-                    if let (Some(start), Some(end)) = (start, end) {
-                        lines.push(MapsLine {
-                            start,
-                            end,
-                            perms: perms.clone(),
-                            offset,
-                        });
-                    }
-                }
-                checks.push(Check::Maps(lines));
-            }
-        }
-        if self.diags.len() > before {
-            return None;
-        }
-        Some(Expectation {
-            kernel,
-            outcome,
-            checks,
-            text: contract_text(&self.text[spanned.span()]),
-            explicit: true,
-        })
-    }
-
-    fn compare(
-        &mut self,
-        v: &Spanned<Value>,
-        field: &str,
-        resolve: &dyn Fn(&str) -> Result<usize, String>,
-    ) -> Option<Compare> {
-        let (op, rest, skip) = match v.get_ref() {
-            Value::Str(s) => {
-                let t = s.trim_start();
-                let lead = s.len() - t.len();
-                let (op, len) = [
-                    (">=", CmpOp::Ge),
-                    ("<=", CmpOp::Le),
-                    ("!=", CmpOp::Ne),
-                    (">", CmpOp::Gt),
-                    ("<", CmpOp::Lt),
-                    ("=", CmpOp::Eq),
-                ]
-                .iter()
-                .find(|(p, _)| t.starts_with(p))
-                .map_or((CmpOp::Eq, 0), |(p, op)| (*op, p.len()));
-                (op, s[lead + len..].to_string(), lead + len)
-            }
-            Value::Int(i) => (CmpOp::Eq, i.to_string(), usize::MAX),
-            Value::Bool(_) => {
-                self.error(
-                    v.span(),
-                    field,
-                    "expected a number or a comparison like \">0\"".into(),
-                );
-                return None;
-            }
-        };
-        let text = match v.get_ref() {
-            Value::Str(s) => s.clone(),
-            Value::Int(i) => i.to_string(),
-            Value::Bool(_) => unreachable!(),
-        };
-        let rhs = if skip == usize::MAX {
-            Some(Expr::Num(text.parse::<i64>().unwrap_or(0) as u64))
-        } else {
-            let span = v.span();
-            let shifted = span.start + skip..span.end;
-            self.expr_at(&rest, shifted, &[], field, resolve)
-        }?;
-        Some(Compare { op, rhs, text })
     }
 }
 
@@ -1171,7 +726,7 @@ fn no_refs(name: &str) -> Result<usize, String> {
     Err(format!("`${name}`: no step results can be used here"))
 }
 
-fn resolve_name(names: &Names, name: &str) -> Result<usize, String> {
+pub(super) fn resolve_name(names: &Names, name: &str) -> Result<usize, String> {
     if let Some((_, slot)) = names.visible.iter().rev().find(|(n, _)| n == name) {
         return Ok(*slot);
     }
@@ -1207,7 +762,7 @@ fn with_suggestion(message: &str) -> String {
     }
 }
 
-fn unknown(what: &str, name: &str, near: &[&str]) -> String {
+pub(super) fn unknown(what: &str, name: &str, near: &[&str]) -> String {
     match near.first() {
         Some(n) => format!("unknown {what} `{name}`; did you mean `{n}`?"),
         None => format!("unknown {what} `{name}`"),
@@ -1217,20 +772,6 @@ fn unknown(what: &str, name: &str, near: &[&str]) -> String {
 fn is_identifier(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_alphabetic())
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
-        return Err("`hex` needs two digits per byte, like \"41 42 00\"".into());
-    }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .map_err(|_| format!("`{}` is not a hex byte", &digits[i..i + 2]))
-        })
-        .collect()
 }
 
 /// Arguments that are strings with a fixed set of values.
@@ -1247,16 +788,6 @@ fn check_text(call: Call, arg: &str, value: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
-}
-
-/// `{ errno = "EINVAL" }` as `errno = "EINVAL"`, for messages.
-fn contract_text(source: &str) -> String {
-    let s = source.trim();
-    let s = s
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or(s);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
