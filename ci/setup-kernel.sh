@@ -16,7 +16,13 @@ mkdir -p "$dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The newest package matching the pattern, from Debian 12's own sources.
-package=$(apt-cache search --names-only "^${pattern//\*/.*}\$" | awk '{print $1}' | grep -v -e -dbg -e -unsigned | sort -V | tail -n 1)
+newest() {
+  apt-cache search --names-only "^${pattern//\*/.*}\$" | awk '{print $1}' |
+    grep -v -e -dbg -e -unsigned | sort -V | tail -n 1
+}
+package=$(newest)
+# A fresh machine may not have read the package lists yet.
+[ -n "$package" ] || { apt-get update >/dev/null 2>&1 || true; package=$(newest); }
 if [ -z "$package" ]; then
   echo "error: no package matches $pattern (run apt-get update; it is in Debian 12's main archive)" >&2
   exit 1
