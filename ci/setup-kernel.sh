@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches one of Debian 12's cloud kernels and prepares it for ci/run-vm.sh:
-#   ci/setup-kernel.sh 'linux-image-6.1.0-*-cloud-amd64' DIR
+#   ci/setup-kernel.sh 'linux-image-6.1.0-56-cloud-amd64' DIR
+# The name may be a glob ('linux-image-6.1.0-*-cloud-amd64'), and then the newest match is taken.
 # DIR gets vmlinuz, release (the kernel release string), and modules/ with the modules the
 # guest needs for virtio disks, xfs and btrfs (their dependencies first), uncompressed, plus
 # modules.order, the order in which to insmod them. Re-running with the same DIR does nothing.
@@ -16,15 +17,19 @@ mkdir -p "$dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The newest package matching the pattern, from Debian 12's own sources.
+# The pattern is a glob (`*`); everything else in it is literal.
+regex=$(printf '%s' "$pattern" | sed -e 's/[.+]/\\&/g' -e 's/\*/.*/g')
 newest() {
-  apt-cache search --names-only "^${pattern//\*/.*}\$" | awk '{print $1}' |
-    grep -v -e -dbg -e -unsigned | sort -V | tail -n 1
+  apt-cache search --names-only "^${regex}\$" | awk '{print $1}' |
+    { grep -v -e -dbg -e -unsigned || true; } | sort -V | tail -n 1
 }
 package=$(newest)
 # A fresh machine may not have read the package lists yet.
 [ -n "$package" ] || { apt-get update >/dev/null 2>&1 || true; package=$(newest); }
 if [ -z "$package" ]; then
-  echo "error: no package matches $pattern (run apt-get update; it is in Debian 12's main archive)" >&2
+  echo "error: no package matches $pattern in the archive. ci/environments.toml pins the kernel the" >&2
+  echo "committed snapshots were made with; when Debian drops it, pin a newer one there" >&2
+  echo "(apt-cache search linux-image-6 | grep cloud-amd64) and run make matrix BLESS=1" >&2
   exit 1
 fi
 (cd "$work" && apt-get download "$package" >/dev/null 2>&1) || {
