@@ -4,11 +4,15 @@
 # The name may be a glob ('linux-image-6.1.0-*-cloud-amd64'), and then the newest match is taken.
 # DIR gets vmlinuz, release (the kernel release string), and modules/ with the modules the
 # guest needs for virtio disks, xfs and btrfs (their dependencies first), uncompressed, plus
-# modules.order, the order in which to insmod them. Re-running with the same DIR does nothing.
+# modules.order, the order in which to insmod them. Re-running with the same name and DIR does nothing.
 set -euo pipefail
 pattern=$1
 dir=$2
-[ -f "$dir/ready" ] && exit 0
+# Prepared already for this very name: nothing to do. Prepared for another: start again.
+if [ -f "$dir/ready" ]; then
+  [ "$(cat "$dir/ready")" = "$pattern" ] && exit 0
+  rm -rf "$dir"
+fi
 need=(apt-get dpkg-deb modinfo xz)
 for tool in "${need[@]}"; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install kmod xz-utils)" >&2; exit 1; }
@@ -64,5 +68,5 @@ visit() {
 mkdir -p "$dir/modules"
 for m in virtio_pci virtio_blk xfs btrfs; do visit "$m"; done
 printf '%s\n' "${order[@]}" > "$dir/modules.order"
-touch "$dir/ready"
+echo "$pattern" > "$dir/ready"
 echo "prepared $package ($release) in $dir: ${#order[@]} modules" >&2
