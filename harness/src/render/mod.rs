@@ -523,16 +523,18 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
         let differing = ids
             .iter()
             .filter(|id| {
-                let verdicts: Vec<Option<Status>> = ran
+                // A skip is no verdict: only environments that ran the case are compared.
+                let verdicts: Vec<Status> = ran
                     .iter()
-                    .map(|(_, runs)| runs.iter().find(|r| r.id == **id).map(|r| r.status))
+                    .filter_map(|(_, runs)| runs.iter().find(|r| r.id == **id).map(|r| r.status))
+                    .filter(|s| *s != Status::Skip)
                     .collect();
                 verdicts.windows(2).any(|w| w[0] != w[1])
             })
             .count();
         let _ = writeln!(
             out,
-            "{differing} of {} cases have different verdicts across these environments \
+            "{differing} of {} cases have different verdicts in environments that ran them \
              (mmcheck report shows them side by side).",
             ids.len()
         );
