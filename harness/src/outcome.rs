@@ -366,7 +366,7 @@ pub fn check(
         (Outcome::Success(want), Obs::Ok { value, .. }) => {
             if let Some(want) = want {
                 match want.rhs.eval(env) {
-                    Ok(w) if want.op.holds(*value, w) => {}
+                    Ok(w) if want.holds(*value, w) => {}
                     Ok(_) => return differ(),
                     Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
                 }
@@ -547,7 +547,7 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
 
 fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Env) -> Option<String> {
     match c.rhs.eval(env) {
-        Ok(want) if c.op.holds(got, want) => None,
+        Ok(want) if c.holds(got, want) => None,
         Ok(_) => Some(format!("expected {what} {}, observed {got}", c.text)),
         Err(e) => Some(format!("the contract cannot be evaluated: {e}")),
     }

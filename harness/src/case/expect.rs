@@ -1,7 +1,7 @@
 //! Compiling a step's contract (`expect`, `expect-if`): the outcome it must have and the data
 //! checks its call allows, every problem reported with its line like the rest of the loader.
 
-use super::expr::Expr;
+use super::expr::{Expr, Op};
 use super::load::{resolve_name, unknown, Loader, Names};
 use super::plan::*;
 use super::schema::{ExpectSpec, OneOrMany, StepSpec, Value};
@@ -420,19 +420,19 @@ impl Loader<'_> {
                 let t = s.trim_start();
                 let lead = s.len() - t.len();
                 let (op, len) = [
-                    (">=", CmpOp::Ge),
-                    ("<=", CmpOp::Le),
-                    ("!=", CmpOp::Ne),
-                    (">", CmpOp::Gt),
-                    ("<", CmpOp::Lt),
-                    ("=", CmpOp::Eq),
+                    (">=", Op::Ge),
+                    ("<=", Op::Le),
+                    ("!=", Op::Ne),
+                    (">", Op::Gt),
+                    ("<", Op::Lt),
+                    ("=", Op::Eq),
                 ]
                 .iter()
                 .find(|(p, _)| t.starts_with(p))
-                .map_or((CmpOp::Eq, 0), |(p, op)| (*op, p.len()));
+                .map_or((Op::Eq, 0), |(p, op)| (*op, p.len()));
                 (op, s[lead + len..].to_string(), lead + len)
             }
-            Value::Int(i) => (CmpOp::Eq, i.to_string(), usize::MAX),
+            Value::Int(i) => (Op::Eq, i.to_string(), usize::MAX),
             Value::Bool(_) => {
                 self.error(
                     v.span(),

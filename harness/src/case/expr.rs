@@ -41,6 +41,30 @@ pub enum Op {
     LogicOr,
 }
 
+impl Op {
+    /// The operator applied to two values; comparisons and logic give 1 or 0.
+    pub fn apply(self, a: u64, b: u64) -> Result<u64, EvalError> {
+        Ok(match self {
+            Op::Or => a | b,
+            Op::And => a & b,
+            Op::Add => a.wrapping_add(b),
+            Op::Sub => a.wrapping_sub(b),
+            Op::Mul => a.wrapping_mul(b),
+            Op::Div => a.checked_div(b).ok_or(EvalError::DivideByZero)?,
+            Op::Rem => a.checked_rem(b).ok_or(EvalError::DivideByZero)?,
+            Op::Shl => a.wrapping_shl(b as u32),
+            Op::Eq => u64::from(a == b),
+            Op::Ne => u64::from(a != b),
+            Op::Lt => u64::from(a < b),
+            Op::Le => u64::from(a <= b),
+            Op::Gt => u64::from(a > b),
+            Op::Ge => u64::from(a >= b),
+            Op::LogicAnd => u64::from(a != 0 && b != 0),
+            Op::LogicOr => u64::from(a != 0 || b != 0),
+        })
+    }
+}
+
 /// A parse error: `at` is a byte offset into the expression text.
 #[derive(Debug, PartialEq)]
 pub struct ParseError {
@@ -90,27 +114,7 @@ impl Expr {
             Expr::Neg(e) => e.eval(scope)?.wrapping_neg(),
             Expr::Not(e) => !e.eval(scope)?,
             Expr::LogicNot(e) => u64::from(e.eval(scope)? == 0),
-            Expr::Bin(op, a, b) => {
-                let (a, b) = (a.eval(scope)?, b.eval(scope)?);
-                match op {
-                    Op::Or => a | b,
-                    Op::And => a & b,
-                    Op::Add => a.wrapping_add(b),
-                    Op::Sub => a.wrapping_sub(b),
-                    Op::Mul => a.wrapping_mul(b),
-                    Op::Div => a.checked_div(b).ok_or(EvalError::DivideByZero)?,
-                    Op::Rem => a.checked_rem(b).ok_or(EvalError::DivideByZero)?,
-                    Op::Shl => a.wrapping_shl(b as u32),
-                    Op::Eq => u64::from(a == b),
-                    Op::Ne => u64::from(a != b),
-                    Op::Lt => u64::from(a < b),
-                    Op::Le => u64::from(a <= b),
-                    Op::Gt => u64::from(a > b),
-                    Op::Ge => u64::from(a >= b),
-                    Op::LogicAnd => u64::from(a != 0 && b != 0),
-                    Op::LogicOr => u64::from(a != 0 || b != 0),
-                }
-            }
+            Expr::Bin(op, a, b) => op.apply(a.eval(scope)?, b.eval(scope)?)?,
         })
     }
 

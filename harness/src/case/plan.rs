@@ -1,7 +1,7 @@
 //! A case after loading: names resolved, expressions parsed, steps numbered. The child runs a
 //! `Plan`; the parent checks records against its expectations.
 
-use super::expr::Expr;
+use super::expr::{Expr, Op};
 use super::vocab::{Call, CallSpec};
 use crate::version::Range;
 use std::path::PathBuf;
@@ -170,33 +170,18 @@ pub struct MapsLine {
     pub offset: Option<Expr>,
 }
 
-/// `"0"`, `">0"`, `">=16"`, `"<4"`, `"!=0"`.
+/// `"0"`, `">0"`, `">=16"`, `"<4"`, `"!=0"`: one of the expression language's comparisons.
 #[derive(Debug, Clone)]
 pub struct Compare {
-    pub op: CmpOp,
+    /// `Op::Eq`, `Ne`, `Lt`, `Le`, `Gt` or `Ge`.
+    pub op: Op,
     pub rhs: Expr,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CmpOp {
-    pub fn holds(self, a: u64, b: u64) -> bool {
-        match self {
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-            CmpOp::Lt => a < b,
-            CmpOp::Le => a <= b,
-            CmpOp::Gt => a > b,
-            CmpOp::Ge => a >= b,
-        }
+impl Compare {
+    /// Whether `got` compares with `want` as the contract says.
+    pub fn holds(&self, got: u64, want: u64) -> bool {
+        self.op.apply(got, want) == Ok(1)
     }
 }
