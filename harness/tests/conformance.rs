@@ -13,15 +13,34 @@ use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mmcheck::case::load;
 use mmcheck::case::plan::Case;
 use mmcheck::env::HostEnv;
-use mmcheck::outcome::Status;
+use mmcheck::outcome::{CaseRun, Status};
 use mmcheck::pool::Pool;
 use mmcheck::{mutant, render, requires, runner, snapshot};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 struct Shared {
     host: HostEnv,
     pool: Pool,
+    /// Verdicts of cases run against the real kernel, by id: a snapshot trial takes the ones
+    /// its case trials already produced instead of running the cases again.
+    runs: Mutex<HashMap<String, CaseRun>>,
+}
+
+impl Shared {
+    /// Runs a case against the real kernel, once per test process.
+    fn run(&self, case: &Case) -> CaseRun {
+        if let Some(run) = self.runs.lock().expect("runs lock").get(&case.id) {
+            return run.clone();
+        }
+        let run = runner::run_one(case, &self.host, &self.pool, false, None);
+        self.runs
+            .lock()
+            .expect("runs lock")
+            .insert(case.id.clone(), run.clone());
+        run
+    }
 }
 
 fn main() {
@@ -41,6 +60,7 @@ fn main() {
     let shared = Arc::new(Shared {
         host,
         pool: Pool::new(exe),
+        runs: Mutex::new(HashMap::new()),
     });
     // With --ignored (or --include-ignored) the cases whose requirements are unmet are marked
     // ignored and run anyway, so a kernel developer can see what they do; otherwise they report
@@ -66,7 +86,12 @@ fn case_trials(cases: &[Case], shared: &Arc<Shared>, force: bool) -> Vec<Trial> 
             let unmet = requires::check(case, &shared.host).is_err();
             let (case, shared) = (case.clone(), Arc::clone(shared));
             Trial::ignorable_test(case.id.clone(), move || {
-                let run = runner::run_one(&case, &shared.host, &shared.pool, force, None);
+                // --ignored runs cases whatever their requirements: not the verdict to share.
+                let run = if force {
+                    runner::run_one(&case, &shared.host, &shared.pool, true, None)
+                } else {
+                    shared.run(&case)
+                };
                 match run.status {
                     Status::Pass => Ok(Completion::Completed),
                     Status::Skip => Ok(Completion::ignored_with(run.reason)),
@@ -124,10 +149,7 @@ fn snapshot_trials(cases: &[Case], shared: &Arc<Shared>, repo: &Path) -> Vec<Tri
                 group.to_string(),
             );
             Trial::ignorable_test(format!("snapshot {key}/{group}"), move || {
-                let runs: Vec<_> = members
-                    .iter()
-                    .map(|c| runner::run_one(c, &shared.host, &shared.pool, false, None))
-                    .collect();
+                let runs: Vec<_> = members.iter().map(|c| shared.run(c)).collect();
                 let text = snapshot::render_group(&group, &runs);
                 check_snapshot(&dir, &key, &group, &text, committed, bless)
             })
