@@ -136,6 +136,7 @@ fn prepare_process(setup: &Setup) {
         sys::dup2(fd as i32, 2);
         sys::close(fd as i32);
     }
+    sys::close_inherited(setup.record_fd);
     probe::install(setup.record_fd);
 }
 

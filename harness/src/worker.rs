@@ -128,8 +128,11 @@ pub fn run_case(
             sys::set_own_group(0);
             drop(read_end);
             let setup = Setup {
-                // The child's end lives until _exit or exec, never until a Rust drop.
-                record_fd: write_end.into_raw_fd(),
+                // The child's end lives until _exit or exec, never until a Rust drop. It sits at
+                // the highest descriptor the soft limit allows, so the case's own descriptors
+                // start at 3 as in a fresh process and a case that lowers RLIMIT_NOFILE counts
+                // the same descriptors wherever the runner was started.
+                record_fd: sys::move_fd(write_end.into_raw_fd(), sys::top_fd()),
                 scratch: dir.path().to_path_buf(),
                 mutate,
             };

@@ -202,6 +202,59 @@ pub fn close(fd: i32) {
     let _ = nix::unistd::close(fd);
 }
 
+/// Closes every descriptor from 3 up except `keep`, so that a case starts with the same
+/// descriptor table wherever the runner was started (a shell, make or CI may leave extra
+/// descriptors open, which would shift every limit a case counts against RLIMIT_NOFILE).
+pub fn close_inherited(keep: i32) {
+    let keep = keep.max(2) as u32;
+    let ranges = [(3u32, keep.saturating_sub(1)), (keep + 1, u32::MAX)];
+    for (first, last) in ranges {
+        if first > last {
+            continue;
+        }
+        // SAFETY: close_range(2) only closes descriptors; none of the ones closed here is owned
+        // by live Rust objects in the freshly forked child (the worker's own are CLOEXEC pipes
+        // it never reads in the child).
+        let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+        if r != 0 {
+            // Kernels (or sandboxes) without close_range: close what /proc lists.
+            let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+                return;
+            };
+            let open: Vec<i32> = dir
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect();
+            for fd in open {
+                if fd as u32 >= first && fd as u32 <= last {
+                    close(fd);
+                }
+            }
+        }
+    }
+}
+
+/// The highest descriptor number the soft RLIMIT_NOFILE allows.
+pub fn top_fd() -> i32 {
+    use nix::sys::resource::{getrlimit, Resource};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    soft.clamp(4, i32::MAX as u64) as i32 - 1
+}
+
+/// Moves descriptor `fd` to number `to` (close-on-exec), closing whatever `to` was.
+pub fn move_fd(fd: i32, to: i32) -> i32 {
+    if fd == to {
+        return fd;
+    }
+    // SAFETY: dup3 and close act on descriptor numbers only; `to` is the caller's to overwrite.
+    unsafe {
+        if libc::dup3(fd, to, libc::O_CLOEXEC) != to {
+            return fd;
+        }
+        libc::close(fd);
+    }
+    to
+}
+
 pub fn dup2(from: i32, to: i32) {
     // SAFETY: as close.
     unsafe {
