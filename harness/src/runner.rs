@@ -40,10 +40,10 @@ pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
 }
 
 /// Cases whose id contains `filter` (all of them without one).
-pub fn select<'a>(cases: &'a [Case], filter: Option<&str>) -> Vec<&'a Case> {
+pub fn select<'a>(cases: &'a [Case], filters: &[String]) -> Vec<&'a Case> {
     cases
         .iter()
-        .filter(|c| filter.is_none_or(|f| c.id.contains(f)))
+        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.id.contains(f.as_str())))
         .collect()
 }
 

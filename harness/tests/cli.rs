@@ -318,3 +318,32 @@ run   = "mmcheck-no-such-tool"
         "the file and line are named: {err}"
     );
 }
+
+#[test]
+fn descriptors_the_runner_inherits_do_not_reach_a_case() {
+    // A shell, make or a CI agent may start the runner with descriptors open. Each case child
+    // must still start with 0, 1 and 2 only, or every case counting against RLIMIT_NOFILE
+    // (and every descriptor number a snapshot records) would depend on who started it.
+    let script = "exec 3</dev/null 4</dev/null 7</dev/null 9</dev/null; \
+                  exec \"$0\" run memfd/emfile-rlimit-nofile mmap/anon-ignores-fd \
+                  --format json --cases ../../../cases";
+    let out = Command::new("sh")
+        .args(["-c", script, env!("CARGO_BIN_EXE_mmcheck")])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+        .output()
+        .expect("sh runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let cases = doc["cases"].as_array().expect("cases");
+    let observed = |id: &str| {
+        let case = cases.iter().find(|c| c["id"] == id).expect(id);
+        assert_eq!(case["status"], "pass", "{case}");
+        case["steps"][0]["observed"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        observed("memfd/emfile-rlimit-nofile"),
+        "EMFILE (iteration 14)"
+    );
+    assert_eq!(observed("mmap/anon-ignores-fd"), "= 3");
+}

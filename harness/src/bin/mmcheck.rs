@@ -23,8 +23,8 @@ struct Cli {
 enum Command {
     /// Run the cases and print what the kernel did against what the man pages say.
     Run {
-        /// Run only cases whose id contains this text (`mprotect/`, `sigbus`).
-        filter: Option<String>,
+        /// Run only cases whose id contains one of these texts (`mprotect/`, `sigbus`).
+        filter: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -41,7 +41,8 @@ enum Command {
     /// Run each case against mutant kernels that ignore one call it names in `symbols`; a case
     /// that still passes does not observe that call's effect.
     Mutants {
-        filter: Option<String>,
+        /// Run only cases whose id contains one of these texts.
+        filter: Vec<String>,
         #[arg(short, long, value_parser = clap::value_parser!(u16).range(1..=256))]
         jobs: Option<u16>,
         #[arg(long, value_name = "DIR")]
@@ -119,7 +120,8 @@ enum Command {
     },
     /// List the cases with their rules, without running them.
     List {
-        filter: Option<String>,
+        /// List only cases whose id contains one of these texts.
+        filter: Vec<String>,
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
@@ -288,20 +290,20 @@ fn load_or_report(dir: &std::path::Path) -> Result<Vec<mmcheck::case::plan::Case
     }
 }
 
-fn list(filter: Option<String>, cases: Option<PathBuf>) -> ExitCode {
+fn list(filter: Vec<String>, cases: Option<PathBuf>) -> ExitCode {
     let cases = match load_or_report(&cases_dir(cases)) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let mut out = std::io::stdout().lock();
-    for c in runner::select(&cases, filter.as_deref()) {
+    for c in runner::select(&cases, &filter) {
         let _ = writeln!(out, "{}\t{}", c.id, c.summary);
     }
     ExitCode::SUCCESS
 }
 
 fn run(
-    filter: Option<String>,
+    filter: Vec<String>,
     format: Format,
     jobs: Option<u16>,
     cases: Option<PathBuf>,
@@ -312,13 +314,13 @@ fn run(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let selected = runner::select(&cases, filter.as_deref());
+    let selected = runner::select(&cases, &filter);
     if selected.is_empty() {
         render::error(
             &mut std::io::stderr(),
             &format!(
                 "no case id contains `{}` ({} cases in {})",
-                filter.unwrap_or_default(),
+                filter.join("` or `"),
                 cases.len(),
                 dir.display()
             ),
@@ -377,12 +379,12 @@ fn run(
     }
 }
 
-fn mutants(filter: Option<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> ExitCode {
+fn mutants(filter: Vec<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> ExitCode {
     let cases = match load_or_report(&cases_dir(cases)) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let selected = runner::select(&cases, filter.as_deref());
+    let selected = runner::select(&cases, &filter);
     let work: Vec<_> = selected
         .iter()
         .flat_map(|c| {
@@ -569,7 +571,7 @@ fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode 
             Ok(c) => c,
             Err(code) => return code,
         };
-        let selected = runner::select(&loaded, None);
+        let selected = runner::select(&loaded, &[]);
         let exe = std::env::current_exe().expect("the running executable has a path");
         mmcheck::sys::catch_interrupts();
         let (host, _mounts) = runner::prepare_host(&selected, &exe);
