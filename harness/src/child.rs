@@ -483,6 +483,8 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
             Err(errno) => Obs::Err { errno },
         },
+        Locate => locate(state, step.text("what").unwrap_or("")),
+        Selftest => selftest(state, step.text("act").unwrap_or(""), v.get("status")),
         Faults => {
             let now = sys::fault_counts();
             let (base_min, base_maj) = std::mem::replace(&mut state.faults_base, now);
@@ -494,6 +496,62 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 },
             )
         }
+    }
+}
+
+/// The page of the child's own stack or code.
+fn locate(state: &State, what: &str) -> Obs {
+    let here = 0u8;
+    let addr = match what {
+        "stack" => std::hint::black_box(&here) as *const u8 as u64,
+        "code" => run_step as fn(&mut State, &Step, &Values) -> Obs as usize as u64,
+        other => {
+            return Obs::NotRun {
+                reason: format!("locate cannot find `{other}`"),
+            }
+        }
+    };
+    ok(addr & !(state.page - 1))
+}
+
+/// Misbehaves on purpose (see `selftest` in vocab.rs): the runner's own hostile fixtures.
+fn selftest(state: &State, act: &str, status: u64) -> Obs {
+    let record_fd = state.setup.record_fd;
+    match act {
+        "spin" => loop {
+            std::hint::spin_loop();
+        },
+        "orphan" | "straggler" => match sys::fork() {
+            Err(errno) => Obs::Err { errno },
+            Ok(Forked::Child) => {
+                if act == "orphan" {
+                    let _ = sys::setsid();
+                }
+                // Holds the record pipe open, as any descendant of a careless case would.
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
+            Ok(Forked::Parent(pid)) => ok(pid as u64),
+        },
+        "garbage" => {
+            let _ = sys::write_all(record_fd, b"\x00\xff this is no record\n");
+            ok(0)
+        }
+        "half-record" => {
+            let _ = sys::write_all(record_fd, b"{\"Step\":{\"step\":");
+            sys::exit_now(0)
+        }
+        "exit" => sys::exit_now(status as i32),
+        "sigkill" => {
+            let _ = sys::kill(sys::pid(), libc::SIGKILL);
+            loop {
+                std::hint::spin_loop();
+            }
+        }
+        other => Obs::NotRun {
+            reason: format!("selftest has no act `{other}`"),
+        },
     }
 }
 

@@ -146,7 +146,7 @@ impl Env {
             _ => None,
         };
         if let Some(len) = len.and_then(|e| e.eval(self).ok()) {
-            let len = len.div_ceil(self.page) * self.page;
+            let len = len.div_ceil(self.page).saturating_mul(self.page);
             self.mappings
                 .push((case.plan.slots[slot].clone(), *value, len));
         }
@@ -309,9 +309,17 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
     } else if let Some(p) = status_of_process() {
         (Status::Broken, p)
     } else if !done || first_missing.is_some() {
-        let what = first_missing
-            .map(|i| format!("{} never reported", case.plan.steps[i].label))
-            .unwrap_or_else(|| "the child ended without finishing its steps".into());
+        let what = match (first_missing, seen.ended) {
+            (Some(_), Some(Ended::Exited(0))) => {
+                format!("the child exited with status 0{during} without reporting it")
+            }
+            (Some(i), _) => format!("{} never reported", case.plan.steps[i].label),
+            (None, Some(Ended::Exited(0))) => {
+                "the child exited with status 0 after its last step without finishing the case"
+                    .into()
+            }
+            (None, _) => "the child ended without finishing its steps".into(),
+        };
         (Status::Broken, what)
     } else {
         (Status::Pass, String::new())
@@ -775,6 +783,29 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
             Status::Broken,
             "a hang in `file` is the harness's"
         );
+    }
+
+    #[test]
+    fn a_region_reaching_the_top_of_the_address_space_is_learned_without_overflow() {
+        // Found by tests/fuzz_loader.rs: rounding a length within a page of 2^64 up to whole
+        // pages overflowed (a panic in debug builds).
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.toml");
+        std::fs::write(
+            &file,
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n\
+             [[step]]\nid = \"h\"\ncall = \"let\"\nargs = { value = \"0\", len = \"-1\" }\n",
+        )
+        .unwrap();
+        let case = load::load_one(&file, "t").unwrap().remove(0);
+        let seen = Seen {
+            records: vec![step(0, ok(0)), Ok(Record::Done)],
+            ended: Some(Ended::Exited(0)),
+            timed_out: false,
+            stderr: String::new(),
+            millis: 1,
+        };
+        assert_eq!(classify(&case, seen, None, PAGE).status, Status::Pass);
     }
 
     #[test]

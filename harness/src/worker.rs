@@ -33,6 +33,7 @@ pub struct Request {
 pub fn serve() -> i32 {
     sys::catch_interrupts();
     sys::watch_parent();
+    sys::become_subreaper();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
     for line in stdin.lock().lines() {
@@ -144,18 +145,16 @@ pub fn run_case(
     drop(write_end);
 
     let deadline = start + case.timeout;
-    let (stream, timed_out) = read_records(read_end, deadline, pid)?;
+    let (stream, ended, timed_out) = read_records(read_end, deadline, pid)?;
 
     // The stream ended (or time ran out); give the child until the deadline to exit, then kill
-    // its whole group, which also takes any grandchild a `fork` step left behind.
-    let mut ended = None;
+    // its whole group, which also takes any grandchild a `fork` step left behind, and then
+    // whatever escaped the group (the worker is their subreaper).
+    let mut ended = ended;
     let mut timed_out = timed_out;
-    while !timed_out {
+    while !timed_out && ended.is_none() {
         match sys::wait(pid, false) {
-            Ok(Some(e)) => {
-                ended = Some(e);
-                break;
-            }
+            Ok(Some(e)) => ended = Some(e),
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
             Ok(None) => timed_out = true,
             Err(_) => break,
@@ -165,6 +164,7 @@ pub fn run_case(
     if ended.is_none() {
         ended = sys::wait(pid, true).ok().flatten();
     }
+    sys::reap_strays();
     let stderr = std::fs::read_to_string(dir.path().join(".child-stderr")).unwrap_or_default();
     let seen = Seen {
         records: wire::decode(&stream),
@@ -177,30 +177,48 @@ pub fn run_case(
     Some(outcome::classify(case, seen, kernel, sys::page_size()))
 }
 
-/// Reads the record stream until EOF or the deadline: (bytes, timed out). `None` when the worker
-/// was interrupted, after killing the child's group.
-fn read_records(read_end: OwnedFd, deadline: Instant, pid: i32) -> Option<(Vec<u8>, bool)> {
+/// Reads the record stream until EOF, the deadline, or the child's exit: (bytes, how the child
+/// ended if it was seen to, timed out). The child's exit ends the stream even while a process it
+/// left behind holds the pipe open. `None` when the worker was interrupted, after killing the
+/// child's group and everything it started.
+fn read_records(
+    read_end: OwnedFd,
+    deadline: Instant,
+    pid: i32,
+) -> Option<(Vec<u8>, Option<sys::Ended>, bool)> {
     let mut stream = Vec::new();
     let mut buf = [0u8; 64 * 1024];
+    let mut ended = None;
     loop {
         if sys::interrupted() {
             sys::kill_group(pid);
             let _ = sys::wait(pid, true);
+            sys::reap_strays();
             return None;
         }
         let now = Instant::now();
         if now >= deadline {
-            return Some((stream, true));
+            return Some((stream, ended, true));
         }
-        let wait_ms = (deadline - now).min(Duration::from_millis(100)).as_millis() as u16;
-        if !sys::poll_in(read_end.as_fd(), wait_ms.max(1)) {
+        let wait_ms = (deadline - now).min(Duration::from_millis(50)).as_millis() as u16;
+        // Once the child is gone, only what is already in the pipe counts.
+        if !sys::poll_in(
+            read_end.as_fd(),
+            if ended.is_some() { 0 } else { wait_ms.max(1) },
+        ) {
+            if ended.is_some() {
+                return Some((stream, ended, false));
+            }
+            if let Ok(Some(e)) = sys::wait(pid, false) {
+                ended = Some(e);
+            }
             continue;
         }
         match nix::unistd::read(&read_end, &mut buf) {
-            Ok(0) => return Some((stream, false)),
+            Ok(0) => return Some((stream, ended, false)),
             Ok(n) => stream.extend_from_slice(&buf[..n]),
             Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return Some((stream, false)),
+            Err(_) => return Some((stream, ended, false)),
         }
     }
 }

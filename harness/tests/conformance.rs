@@ -71,6 +71,7 @@ fn main() {
     trials.extend(mutant_trials(&cases, &shared));
     if own_cases.is_none() {
         trials.extend(snapshot_trials(&cases, &shared, &repo));
+        trials.push(no_selftest_trial(&cases));
     }
     let conclusion = libtest_mimic::run(&args, trials);
     // Unmount before exiting: exit() would skip the drops.
@@ -103,6 +104,31 @@ fn case_trials(cases: &[Case], shared: &Arc<Shared>, force: bool) -> Vec<Trial> 
             .with_ignored_flag(force && unmet)
         })
         .collect()
+}
+
+/// `selftest` steps misbehave on purpose; they belong to the runner's fixtures, never to the suite.
+fn no_selftest_trial(cases: &[Case]) -> Trial {
+    use mmcheck::case::vocab::Call;
+    let offenders: Vec<String> = cases
+        .iter()
+        .flat_map(|c| {
+            c.plan
+                .steps
+                .iter()
+                .filter(|s| s.call == Call::Selftest)
+                .map(move |s| format!("{}:{}", c.path.display(), s.line))
+        })
+        .collect();
+    Trial::test("cases/ uses no selftest step", move || {
+        if offenders.is_empty() {
+            Ok(())
+        } else {
+            Err(Failed::from(format!(
+                "selftest steps belong to harness/tests/fixtures/hostile, not to the suite: {}",
+                offenders.join(", ")
+            )))
+        }
+    })
 }
 
 fn mutant_trials(cases: &[Case], shared: &Arc<Shared>) -> Vec<Trial> {

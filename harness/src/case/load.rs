@@ -786,8 +786,25 @@ fn check_text(call: Call, arg: &str, value: &str) -> Result<(), String> {
         (Call::File, "name") | (Call::Open, "path") if value.is_empty() => {
             Err("may not be empty".into())
         }
+        (Call::Locate, "what") => one_of_words("what", value, super::vocab::LOCATE_WHAT),
+        (Call::Selftest, "act") => one_of_words("act", value, super::vocab::SELFTEST_ACTS),
         _ => Ok(()),
     }
+}
+
+fn one_of_words(arg: &str, value: &str, known: &[&str]) -> Result<(), String> {
+    if known.contains(&value) {
+        return Ok(());
+    }
+    let near = crate::names::nearest(value, known.iter().copied());
+    let hint = near
+        .first()
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown {arg} `{value}`; {hint}`{arg}` is one of {}",
+        known.join(", ")
+    ))
 }
 
 #[cfg(test)]

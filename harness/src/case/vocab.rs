@@ -50,7 +50,25 @@ pub enum Call {
     Smaps,
     Stat,
     Faults,
+    // The harness itself.
+    Locate,
+    Selftest,
 }
+
+/// What `locate` can find.
+pub const LOCATE_WHAT: &[&str] = &["stack", "code"];
+
+/// What `selftest` can do. Each act misbehaves the way a broken or hostile case could, for the
+/// runner's own tests (harness/tests/fixtures/hostile); no case under cases/ may use them.
+pub const SELFTEST_ACTS: &[&str] = &[
+    "spin",
+    "orphan",
+    "straggler",
+    "garbage",
+    "half-record",
+    "exit",
+    "sigkill",
+];
 
 /// How an argument is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -528,6 +546,31 @@ pub static CALLS: &[CallSpec] = &[
         checks: &["minflt", "majflt"],
         doc: "getrusage(RUSAGE_SELF): minor and major faults since the previous `faults` step (or the \
               start of the process)",
+    },
+    CallSpec {
+        name: "locate",
+        call: Call::Locate,
+        role: Role::Setup,
+        args: &[req("what", T)],
+        one_of: &[],
+        checks: &[],
+        doc: "yields the page-aligned address of the child's own `stack` (the page holding the current \
+              frame) or `code` (the page holding the harness function that runs steps), for cases that \
+              map over, protect or unmap the harness itself",
+    },
+    CallSpec {
+        name: "selftest",
+        call: Call::Selftest,
+        role: Role::Setup,
+        args: &[req("act", T), opt("status", N, "0")],
+        one_of: &[],
+        checks: &[],
+        doc: "misbehaves on purpose, to test the runner: `spin` loops forever; `orphan` forks a process \
+              that leaves the group (setsid), keeps the record pipe open and sleeps forever; `straggler` \
+              does the same inside the group; `garbage` writes bytes that are no record to the record \
+              pipe; `half-record` writes the start of a record and exits; `exit` exits with `status` \
+              without reporting; `sigkill` kills the child with SIGKILL. Only for the runner's own \
+              fixtures: a case under cases/ that uses it is refused by `cargo test`",
     },
 ];
 

@@ -316,6 +316,16 @@ pub fn set_own_group(pid: i32) {
     let _ = setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
 }
 
+/// `sig` to a whole process group (pgid > 1).
+pub fn signal_group(pgid: i32, sig: i32) {
+    if pgid > 1 {
+        // SAFETY: kill has no memory-safety effect.
+        unsafe {
+            libc::kill(-pgid, sig);
+        }
+    }
+}
+
 /// SIGKILL to a whole process group.
 pub fn kill_group(pgid: i32) {
     // pgid > 1: never 0 (our own group) or 1 ("everyone").
@@ -324,6 +334,87 @@ pub fn kill_group(pgid: i32) {
             nix::unistd::Pid::from_raw(pgid),
             nix::sys::signal::Signal::SIGKILL,
         );
+    }
+}
+
+/// Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so that
+/// a process a case started and let escape its group (setsid) comes back to the worker to be
+/// killed, instead of running on under init.
+pub fn become_subreaper() {
+    // SAFETY: prctl with integer arguments has no memory-safety effect.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+}
+
+/// This process's live children: from /proc/self/task/PID/children, or, where the kernel does
+/// not offer that file, by scanning /proc for processes whose parent is this one.
+fn children() -> Vec<i32> {
+    let me = std::process::id();
+    if let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{me}/children")) {
+        return text
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: the command may contain spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|at| &stat[at + 1..]) else {
+            continue;
+        };
+        if rest.split_whitespace().nth(1) == Some(me.to_string().as_str()) {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse() {
+                out.push(pid);
+            }
+        }
+    }
+    out
+}
+
+/// Kills and reaps every child this process still has (with `become_subreaper`, that includes
+/// every descendant a finished case left behind); returns how many there were.
+pub fn reap_strays() -> usize {
+    let mut reaped = 0;
+    // A stray may fork while it is being killed; its children come back to us when it dies.
+    for _ in 0..1000 {
+        let strays = children();
+        if strays.is_empty() {
+            break;
+        }
+        for pid in strays {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            let _ = wait(pid, true);
+            reaped += 1;
+        }
+    }
+    reaped
+}
+
+/// getpid(2), uncached (a forked child asks).
+pub fn pid() -> i32 {
+    nix::unistd::getpid().as_raw()
+}
+
+/// setsid(2): leaves the process group and session (hostile fixtures do this).
+pub fn setsid() -> SysResult {
+    nix::unistd::setsid()
+        .map(|p| p.as_raw() as u64)
+        .map_err(|e| e as i32)
+}
+
+/// Sends `sig` to process `pid`.
+pub fn kill(pid: i32, sig: i32) -> SysResult {
+    // SAFETY: kill has no memory-safety effect.
+    match unsafe { libc::kill(pid, sig) } {
+        -1 => Err(errno()),
+        _ => Ok(0),
     }
 }
 

@@ -1,0 +1,127 @@
+//! Nothing a case does takes the runner down or fools it: the hostile fixtures in
+//! `tests/fixtures/hostile` hang, crash, escape their process group, map over the harness, unmap
+//! everything, kill themselves and garble the record pipe. Each gets the verdict it deserves, the
+//! run finishes, and no process or scratch file outlives it.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Processes whose environment carries `marker` (the runner's TMPDIR, inherited by every worker,
+/// case child and anything a case child forked).
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
+            if env.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
+                let cmd = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
+                found.push(format!("{name} {}", cmd.replace('\0', " ")));
+            }
+        }
+    }
+    found
+}
+
+/// (id, verdict, words the reason must contain)
+const EXPECTED: &[(&str, &str, &[&str])] = &[
+    (
+        "hang/spin",
+        "broken",
+        &["step 2 (selftest, line 11) did not finish within 1 s"],
+    ),
+    (
+        "hang/kernel-call",
+        "fail",
+        &["step 2 (read, line 11) did not finish within 1 s"],
+    ),
+    // A process holding the record pipe open must not stall the case until its timeout (that
+    // would be BROKEN, "did not exit within 30 s"), and must not outlive it (checked below).
+    ("escape/orphan", "pass", &[]),
+    ("escape/straggler", "pass", &[]),
+    ("address-space/noreserve-1tib", "pass", &[]),
+    (
+        "address-space/fixed-over-stack",
+        "broken",
+        &["the harness itself was hit by SIGSEGV"],
+    ),
+    (
+        "address-space/fixed-over-code",
+        "broken",
+        &["the harness itself was hit by SIGSEGV"],
+    ),
+    (
+        "address-space/munmap-everything",
+        "broken",
+        &["the child was killed by SIGSEGV during step 1 (munmap, line 6)"],
+    ),
+    (
+        "signal/sigkill",
+        "broken",
+        &["the child was killed by SIGKILL during step 2 (selftest, line 11)"],
+    ),
+    (
+        "record/garbage",
+        "broken",
+        &["record stream is garbled", "this is no record"],
+    ),
+    ("record/half", "broken", &["record stream is garbled"]),
+    (
+        "record/nothing",
+        "broken",
+        &["exited with status 0 during step 1 (selftest, line 6) without reporting it"],
+    ),
+    (
+        "record/no-done",
+        "broken",
+        &["exited with status 0 during step 2 (selftest, line 10) without reporting it"],
+    ),
+    (
+        "record/exit-status",
+        "broken",
+        &["the child exited with status 3 during step 1"],
+    ),
+    ("memory/until-rlimit-as", "pass", &[]),
+    ("after/plain", "pass", &[]),
+];
+
+#[test]
+fn every_hostile_case_gets_its_verdict_and_nothing_outlives_the_run() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = format!("TMPDIR={}", scratch.path().display());
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(["run", "--format", "json", "-j", "2", "--cases"])
+        .arg(&fixtures)
+        .env("TMPDIR", scratch.path())
+        .output()
+        .expect("mmcheck runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "failures make the exit code 1");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("the run still prints JSON");
+    let cases = doc["cases"].as_array().expect("cases");
+    assert_eq!(cases.len(), EXPECTED.len(), "{text}");
+
+    for (id, status, words) in EXPECTED {
+        let case = cases
+            .iter()
+            .find(|c| c["id"] == *id)
+            .unwrap_or_else(|| panic!("{id} is missing from the run:\n{text}"));
+        let reason = case["reason"].as_str().unwrap_or("");
+        assert_eq!(case["status"], *status, "{id}: {reason}");
+        for w in *words {
+            assert!(reason.contains(w), "{id}: {w:?} is not in {reason:?}");
+        }
+    }
+
+    let left = processes_with(&marker);
+    assert!(left.is_empty(), "processes outlived the run: {left:?}");
+    let files: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .collect();
+    assert!(files.is_empty(), "left behind: {files:?}");
+}
