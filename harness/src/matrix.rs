@@ -6,10 +6,19 @@ use crate::outcome::CaseRun;
 use crate::snapshot::{self, Compared};
 use serde::Deserialize;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Process groups of the environments' shells now running: an interrupt stops them all.
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// How long an interrupted environment (a VM, gVisor, the host runner) gets to clean up after
+/// SIGTERM before its group is killed.
+const GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,28 +95,78 @@ pub fn run(
     opts: &Options,
     progress: &(dyn Fn(&str, &str) + Sync),
 ) -> Vec<EnvOutcome> {
+    // An environment's processes may leave its group (QEMU, runsc and their helpers); as their
+    // subreaper, this process gets them back to kill when the matrix is interrupted.
+    crate::sys::become_subreaper();
     let next = Mutex::new(0usize);
     let out: Mutex<Vec<Option<EnvOutcome>>> = Mutex::new((0..envs.len()).map(|_| None).collect());
+    let finished = AtomicBool::new(false);
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.max(1) {
-            s.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().expect("lock");
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(env) = envs.get(i) else { break };
-                let outcome = run_env(env, opts, progress);
-                out.lock().expect("lock")[i] = Some(outcome);
-            });
+        s.spawn(|| stop_on_interrupt(&finished));
+        let runners: Vec<_> = (0..opts.jobs.max(1))
+            .map(|_| {
+                s.spawn(|| loop {
+                    if crate::sys::interrupted() {
+                        break;
+                    }
+                    let i = {
+                        let mut n = next.lock().expect("lock");
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some(env) = envs.get(i) else { break };
+                    let outcome = run_env(env, opts, progress);
+                    out.lock().expect("lock")[i] = Some(outcome);
+                })
+            })
+            .collect();
+        for r in runners {
+            let _ = r.join();
         }
+        finished.store(true, Ordering::SeqCst);
     });
     out.into_inner()
         .expect("lock")
         .into_iter()
-        .map(|o| o.expect("every environment ran"))
+        .zip(envs)
+        .map(|(o, env)| {
+            o.unwrap_or_else(|| EnvOutcome {
+                name: env.name.clone(),
+                key: None,
+                seconds: 0.0,
+                result: Err("not started: the matrix was interrupted".into()),
+            })
+        })
         .collect()
+}
+
+/// Waits for an interrupt (or the end of the run). On an interrupt: SIGTERM to every running
+/// environment's process group, so that the host runner unmounts its scratch filesystems and
+/// the VM and gVisor scripts remove their files; after `GRACE`, SIGKILL to what is left and to
+/// every descendant that left its group.
+fn stop_on_interrupt(finished: &AtomicBool) {
+    while !finished.load(Ordering::SeqCst) {
+        if crate::sys::interrupted() {
+            let groups = GROUPS.lock().expect("groups lock").clone();
+            for g in &groups {
+                crate::sys::signal_group(*g, libc::SIGTERM);
+            }
+            let start = Instant::now();
+            while start.elapsed() < GRACE
+                && !GROUPS.lock().expect("groups lock").is_empty()
+                && !finished.load(Ordering::SeqCst)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for g in GROUPS.lock().expect("groups lock").iter() {
+                crate::sys::kill_group(*g);
+            }
+            crate::sys::reap_strays();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn expand(template: &str, opts: &Options) -> String {
@@ -165,6 +224,10 @@ fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)
         Ok((key, doc, runs))
     })();
     let seconds = start.elapsed().as_secs_f64();
+    let result = match result {
+        Err(e) if crate::sys::interrupted() => Err(format!("interrupted; {e}")),
+        other => other,
+    };
     match result {
         Err(e) => EnvOutcome {
             name: env.name.clone(),
@@ -194,43 +257,70 @@ fn head(s: &str) -> String {
     s.chars().take(120).collect()
 }
 
-/// Runs a shell command in `dir`; stderr lines go to `on_line` (and the last ones into the
-/// error), stdout is returned.
-fn shell(cmd: &str, dir: &Path, on_line: impl Fn(&str)) -> Result<String, String> {
+/// Runs a shell command in `dir`, in its own process group; stderr lines go to `on_line` (and
+/// the last ones into the error), stdout is returned.
+fn shell(cmd: &str, dir: &Path, on_line: impl Fn(&str) + Sync) -> Result<String, String> {
+    if crate::sys::interrupted() {
+        return Err(format!("`{cmd}` was not started: interrupted"));
+    }
     let mut child = Command::new("bash")
         .args(["-c", cmd])
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own group, so that an interrupt reaches everything it started and nothing else.
+        .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+    let group = child.id() as i32;
+    GROUPS.lock().expect("groups lock").push(group);
     let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let mut tail: Vec<String> = Vec::new();
-    for line in BufReader::new(child.stderr.take().expect("piped"))
-        .lines()
-        .map_while(Result::ok)
-    {
-        on_line(&line);
-        if !line.starts_with("mmcheck: progress") {
-            tail.push(line);
-            if tail.len() > 15 {
-                tail.remove(0);
+    let stderr = child.stderr.take().expect("piped");
+    std::thread::scope(|s| {
+        let out = s.spawn(move || {
+            let mut text = String::new();
+            let _ = stdout.read_to_string(&mut text);
+            text
+        });
+        let err = s.spawn(|| {
+            let mut tail: Vec<String> = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                on_line(&line);
+                if !line.starts_with("mmcheck: progress") {
+                    tail.push(line);
+                    if tail.len() > 15 {
+                        tail.remove(0);
+                    }
+                }
             }
+            tail
+        });
+        // The shell's exit ends the environment, even while something it left behind still
+        // holds its pipes (that is killed when the matrix is interrupted).
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        GROUPS.lock().expect("groups lock").retain(|g| *g != group);
+        let status = status?;
+        let out = out.join().unwrap_or_default();
+        let tail = err.join().unwrap_or_default();
+        if status.success() {
+            Ok(out)
+        } else {
+            use std::os::unix::process::ExitStatusExt;
+            let how = match (status.code(), status.signal()) {
+                (Some(code), _) => format!("exit status {code}"),
+                (None, Some(sig)) => format!("killed by {}", crate::names::signal_name(sig)),
+                (None, None) => status.to_string(),
+            };
+            Err(format!("`{cmd}` failed ({how}):\n{}", tail.join("\n")))
         }
-    }
-    let status = child.wait().map_err(|e| e.to_string())?;
-    let out = reader.join().unwrap_or_default();
-    if status.success() {
-        Ok(out)
-    } else {
-        Err(format!("`{cmd}` failed ({status}):\n{}", tail.join("\n")))
-    }
+    })
 }
 
 /// Writes the environment's stable results and compares (or blesses) its snapshots.

@@ -3,7 +3,7 @@
 
 use crate::case::plan::Case;
 use crate::env::HostEnv;
-use crate::outcome::CaseRun;
+use crate::outcome::{CaseRun, Status};
 use crate::pool::Pool;
 use crate::requires;
 use crate::scratch::Session;
@@ -97,6 +97,10 @@ pub fn run_all(
                     break;
                 };
                 let run = run_one(case, host, &pool, false, *mutate);
+                if crate::sys::interrupted() && run.status == Status::Broken {
+                    // Cut short by the interrupt (its worker stopped it): no verdict.
+                    break;
+                }
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 progress(n, cases.len(), &run);
                 results.lock().expect("results lock")[i] = Some(run);

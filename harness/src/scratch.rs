@@ -33,7 +33,11 @@ impl Session {
     /// Starts a janitor for `wanted` filesystems. Only root can mount; others get `None`, and
     /// their cases use whatever writable directories of those types the machine has.
     pub fn start(exe: &Path, wanted: &[String], base: &Path) -> Result<Option<Session>, String> {
-        if wanted.is_empty() || sys::euid() != 0 {
+        if sys::euid() != 0 {
+            return Ok(None);
+        }
+        sweep_stale(base);
+        if wanted.is_empty() {
             return Ok(None);
         }
         let mut janitor = Command::new(exe)
@@ -98,6 +102,8 @@ pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
             return 1;
         }
     };
+    // Who owns this directory, for a later run that finds it after this janitor was killed.
+    let _ = std::fs::write(root.path().join(OWNER), std::process::id().to_string());
     let mut mounts: Vec<PathBuf> = Vec::new();
     let mut out = std::io::stdout().lock();
     for fs in wanted {
@@ -135,6 +141,61 @@ pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
     }
     drop(root);
     0
+}
+
+/// The file in a scratch root that names its janitor's pid.
+const OWNER: &str = "janitor.pid";
+
+/// Removes the scratch roots of janitors that no longer run. Only SIGKILL to a janitor itself
+/// leaves one behind (it outlives its runner on purpose); the next run as root cleans it up:
+/// lazy unmounts (which also detach the loop devices), then the directory.
+fn sweep_stale(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let root = entry.path();
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("mmcheck-scratch-")
+        {
+            continue;
+        }
+        let Some(pid) = std::fs::read_to_string(root.join(OWNER))
+            .ok()
+            .and_then(|p| p.trim().parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == b"__scratch"));
+        if alive {
+            continue;
+        }
+        for fs in ["tmpfs", "ext4", "xfs", "btrfs"] {
+            let dir = root.join(fs);
+            if is_mount_point(&dir) {
+                let _ = Command::new("umount").arg("-l").arg(&dir).status();
+            }
+        }
+        if std::fs::remove_dir_all(&root).is_ok() {
+            crate::render::note(&format!(
+                "removed {}, left by a scratch janitor that was killed",
+                root.display()
+            ));
+        }
+    }
+}
+
+/// Whether `dir` is a mount point: /proc/self/mountinfo lists it (field 5).
+fn is_mount_point(dir: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = dir.to_string_lossy();
+    info.lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|m| m == want))
 }
 
 fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {

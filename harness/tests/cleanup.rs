@@ -28,6 +28,16 @@ call = "read"
 args = { fd = "$p", len = 1 }
 "#;
 
+const FAST_CASE: &str = r#"
+summary = "maps a page"
+symbols = ["mmap"]
+refs = ["mmap(2)"]
+
+[[step]]
+call = "mmap"
+args = { len = "PAGE", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
+"#;
+
 /// Processes whose environment carries `marker`: the runner, its workers, the case child.
 fn processes_with(marker: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -43,6 +53,22 @@ fn processes_with(marker: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// Loop devices whose backing file lies under `dir` (deleted or not).
+fn loop_devices_under(dir: &Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| {
+            let backing = std::fs::read_to_string(d.path().join("loop/backing_file")).ok()?;
+            backing
+                .starts_with(&dir)
+                .then(|| format!("{}: {}", d.file_name().to_string_lossy(), backing.trim()))
+        })
+        .collect()
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -62,12 +88,16 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
     let cases = tempfile::tempdir().unwrap();
     std::fs::create_dir(cases.path().join("hang")).unwrap();
     std::fs::write(cases.path().join("hang/forever.toml"), HANGING_CASE).unwrap();
+    // Runs first (one job, cases in id order), so its verdict is in by the time the run is
+    // interrupted, and must be printed all the same.
+    std::fs::create_dir(cases.path().join("fast")).unwrap();
+    std::fs::write(cases.path().join("fast/done.toml"), FAST_CASE).unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let marker = format!("TMPDIR={}", scratch.path().display());
 
     let runner = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
         .process_group(0)
-        .args(["run", "--cases"])
+        .args(["run", "-j", "1", "--cases"])
         .arg(cases.path())
         .env("TMPDIR", scratch.path())
         .stdout(Stdio::piped())
@@ -106,7 +136,18 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
     let out = runner.wait_with_output().unwrap();
     if signal != "KILL" {
         assert_eq!(out.status.code(), Some(130));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("interrupted after 1 of 2 cases"),
+            "{stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let row = stdout.lines().find(|l| l.starts_with("fast/done"));
+        assert!(
+            row.is_some_and(|r| r.ends_with("pass")),
+            "the finished case's verdict is printed:\n{stdout}"
+        );
+        assert!(!stdout.contains("hang/forever"), "{stdout}");
     }
 
     wait_until("every process of the run is gone", || {
@@ -119,6 +160,8 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(Path::new(scratch.path()).exists());
+    let loops = loop_devices_under(scratch.path());
+    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
 }
 
 #[test]
@@ -134,4 +177,182 @@ fn ctrl_c_to_the_process_group_cleans_up() {
 #[test]
 fn sigkill_to_the_runner_still_cleans_up() {
     interrupt_run("KILL", |pid| pid.to_string());
+}
+
+/// `mmcheck matrix` interrupted while one environment is done, the host runner is in the middle
+/// of a hanging case (with its scratch mounts), and a "VM" runs with a process that left its
+/// group: the finished environment is summarised, everything else is stopped and removed.
+#[test]
+fn sigterm_to_the_matrix_stops_every_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = dir.path().join("quick");
+    std::fs::create_dir_all(quick.join("fast")).unwrap();
+    std::fs::write(quick.join("fast/done.toml"), FAST_CASE).unwrap();
+    let hanging = dir.path().join("hanging");
+    std::fs::create_dir_all(hanging.join("hang")).unwrap();
+    std::fs::write(hanging.join("hang/forever.toml"), HANGING_CASE).unwrap();
+    let exe = env!("CARGO_BIN_EXE_mmcheck");
+    let envs = format!(
+        r#"
+[[env]]
+name = "done"
+about = "finishes at once"
+run = "{exe} run --format json --cases {quick}"
+
+[[env]]
+name = "hang"
+about = "the host runner in the middle of a hanging case"
+run = "{exe} run --format json --cases {hanging}"
+
+[[env]]
+name = "vm"
+about = "a VM that never finishes, one of whose processes left the group"
+run = "sleep 1000 & setsid sleep 1000 & wait"
+"#,
+        quick = quick.display(),
+        hanging = hanging.display()
+    );
+    std::fs::write(dir.path().join("envs.toml"), envs).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = format!("TMPDIR={}", scratch.path().display());
+
+    let matrix = Command::new(exe)
+        .args(["matrix", "-j", "3", "--envs"])
+        .arg(dir.path().join("envs.toml"))
+        .arg("--cases")
+        .arg(&quick)
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let sleeping = || {
+        processes_with(&marker)
+            .iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c.starts_with("sleep"))
+            })
+            .count()
+    };
+    // The hanging case has made its file, and both sleeps of the "VM" run.
+    wait_until("every environment is running", || {
+        sleeping() == 2 && std::fs::read_dir(scratch.path()).is_ok_and(|mut d| d.next().is_some())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = Command::new("kill")
+        .args(["-TERM", &matrix.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(matrix.wait_with_output()));
+    let out = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the interrupted matrix exits within a minute")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let done = stdout
+        .lines()
+        .find(|l| l.starts_with("done "))
+        .unwrap_or("");
+    assert!(
+        done.split_whitespace().nth(3) == Some("1"),
+        "the finished environment's pass count is summarised:\n{stdout}"
+    );
+    for name in ["hang ", "vm "] {
+        let row = stdout.lines().find(|l| l.starts_with(name)).unwrap_or("");
+        assert!(row.contains("could not run"), "{name}:\n{stdout}");
+    }
+    assert!(stdout.contains("interrupted"), "{stdout}");
+
+    // Nothing of the run is left, at once: the matrix reaped it all before exiting.
+    let left = processes_with(&marker);
+    assert!(left.is_empty(), "still running: {left:?}");
+    let files: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .collect();
+    assert!(files.is_empty(), "left behind: {files:?}");
+    let loops = loop_devices_under(scratch.path());
+    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
+}
+
+/// Only SIGKILL to the scratch janitor itself can leave its mounts behind (it outlives the
+/// runner on purpose); the next run as root finds them and removes them.
+#[test]
+fn the_next_run_removes_what_a_killed_janitor_left() {
+    if !std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+    {
+        eprintln!("not root: no janitor, no mounts to leave behind");
+        return;
+    }
+    let cases = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cases.path().join("hang")).unwrap();
+    std::fs::write(cases.path().join("hang/forever.toml"), HANGING_CASE).unwrap();
+    let quick = tempfile::tempdir().unwrap();
+    std::fs::create_dir(quick.path().join("fast")).unwrap();
+    std::fs::write(quick.path().join("fast/done.toml"), FAST_CASE).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = format!("TMPDIR={}", scratch.path().display());
+
+    let mut runner = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .process_group(0)
+        .args(["run", "--cases"])
+        .arg(cases.path())
+        .env("TMPDIR", scratch.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // runner, janitor, worker, case child
+    wait_until("the case runs on its ext4 image", || {
+        !loop_devices_under(scratch.path()).is_empty() && processes_with(&marker).len() >= 4
+    });
+    // Everything of the run dies at once, the janitor first (killed after its runner, it would
+    // notice and clean up, as it should).
+    let mut pids = processes_with(&marker);
+    pids.sort_by_key(|p| {
+        !std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+            .is_ok_and(|c| c.contains("__scratch"))
+    });
+    let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+    let _ = runner.wait();
+    wait_until("the killed run is gone", || {
+        processes_with(&marker).is_empty()
+    });
+    assert!(
+        !loop_devices_under(scratch.path()).is_empty(),
+        "the killed janitor left its image attached (else this test shows nothing)"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(["run", "--cases"])
+        .arg(quick.path())
+        .env("TMPDIR", scratch.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("left by a scratch janitor that was killed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loops = loop_devices_under(scratch.path());
+    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

@@ -349,27 +349,45 @@ fn run(
     };
     let runs = runner::run_all(&work, &host, &exe, jobs, &report);
     let seconds = start.elapsed().as_secs_f64();
-    if mmcheck::sys::interrupted() {
-        render::error(
-            &mut std::io::stderr(),
-            "interrupted; the running cases were stopped and their scratch files removed",
-        );
-        return ExitCode::from(130);
-    }
+    let interrupted = mmcheck::sys::interrupted();
+    // After an interrupt, the verdicts gathered so far are printed all the same: only the cases
+    // that were running (stopped, no verdict) and those not yet started are missing.
+    let ran: Vec<_> = selected
+        .iter()
+        .copied()
+        .filter(|c| runs.iter().any(|r| r.id == c.id))
+        .collect();
     let mut out = std::io::stdout().lock();
+    let mut code = None;
     match format {
         Format::Table => {
             render::table(&mut out, &runs);
             render::summary(&mut out, render::Totals::of(&runs), seconds);
         }
-        Format::Json => render::json(&mut out, &host, &selected, &runs),
+        Format::Json => render::json(&mut out, &host, &ran, &runs),
         Format::Ktap => {
             let _ = out.write_all(render::formats::ktap(&host, &runs).as_bytes());
-            return ExitCode::from(render::formats::ksft_exit(&runs));
+            code = Some(ExitCode::from(render::formats::ksft_exit(&runs)));
         }
         Format::Junit => {
-            let _ = out.write_all(render::formats::junit(&host, &selected, &runs).as_bytes());
+            let _ = out.write_all(render::formats::junit(&host, &ran, &runs).as_bytes());
         }
+    }
+    drop(out);
+    if interrupted {
+        render::error(
+            &mut std::io::stderr(),
+            &format!(
+                "interrupted after {} of {} cases; the running cases were stopped and their \
+                 scratch files removed",
+                runs.len(),
+                selected.len()
+            ),
+        );
+        return ExitCode::from(130);
+    }
+    if let Some(code) = code {
+        return code;
     }
     let t = render::Totals::of(&runs);
     if t.failed + t.broken > 0 {
@@ -473,8 +491,17 @@ fn matrix(
             render::matrix_status(&mut std::io::stderr(), env, what);
         }
     };
+    mmcheck::sys::catch_interrupts();
     let outcomes = mmcheck::matrix::run(&selected, &opts, &status);
     render::matrix_summary(&mut std::io::stdout().lock(), &outcomes, bless);
+    if mmcheck::sys::interrupted() {
+        render::error(
+            &mut std::io::stderr(),
+            "interrupted; every environment was stopped (SIGTERM, then SIGKILL after 10 s) and \
+             the environments that had finished are summarised above",
+        );
+        return ExitCode::from(130);
+    }
     let failed = outcomes.iter().any(|o| {
         o.result.as_ref().map_or(true, |r| {
             !bless

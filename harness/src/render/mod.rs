@@ -587,6 +587,11 @@ pub fn error(out: &mut dyn Write, message: &str) {
     let _ = writeln!(out, "error: {message}");
 }
 
+/// Something the user should know that is not an error, on stderr.
+pub fn note(message: &str) {
+    let _ = writeln!(std::io::stderr(), "mmcheck: {message}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
