@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint cases bench bless build static matrix report e2e clean
+.PHONY: run test lint cases bench bless build static matrix report e2e fuzz clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -44,9 +44,17 @@ e2e: build
 cases:
 	$(CARGO) test --locked --test conformance -- $(FILTER)
 
-## Wall time of the whole suite, measured (tests assert behaviour; this measures speed).
+## How fast mmcheck is here: the fork floor, the runner's cost per case, explain's latency and the
+## whole suite's wall time, each next to its target (docs/performance.md). Reports; never fails.
 bench: build
-	bash ci/bench.sh
+	$(CARGO) bench --locked --bench bench
+
+## Fuzz the case loader with FUZZ_CASES mutated, generated and random case files (default
+## 200000, about 80 s): no panic, every rejection names its file:line. Prints how many it
+## tried and the seed; MMCHECK_FUZZ_SEED=<seed> replays a run. `cargo test` tries 600.
+FUZZ_CASES ?= 200000
+fuzz:
+	MMCHECK_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --profile fuzz --test fuzz_loader -- --nocapture
 
 ## Accept changed snapshots (error messages today; per-kernel outcomes later).
 bless:

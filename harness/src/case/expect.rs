@@ -105,6 +105,16 @@ impl Loader<'_> {
                 "`exit` is the outcome of a `wait`".into(),
             );
         }
+        if let Some(exit) = e.exit.as_ref().filter(|x| !(0..=255).contains(x.get_ref())) {
+            self.error(
+                exit.span(),
+                &format!("{field}.exit"),
+                format!(
+                    "`exit = {}` can never be seen: an exit status is 0 to 255",
+                    exit.get_ref()
+                ),
+            );
+        }
         if let Some(why) = &e.why {
             if !matches!(
                 e.errno.as_ref().map(|x| x.get_ref()),
@@ -450,24 +460,26 @@ impl Loader<'_> {
         let rhs = if skip == usize::MAX {
             Some(Expr::Num(text.parse::<i64>().unwrap_or(0) as u64))
         } else {
-            let span = v.span();
-            let shifted = span.start + skip..span.end;
-            self.expr_at(&rest, shifted, &[], field, resolve)
+            self.expr_at(&rest, v.span(), skip, &[], field, resolve)
         }?;
         Some(Compare { op, rhs, text })
     }
 }
 
 fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let digits: Vec<char> = s.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() % 2 != 0 {
         return Err("`hex` needs two digits per byte, like \"41 42 00\"".into());
     }
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&digits[i..i + 2], 16)
-                .map_err(|_| format!("`{}` is not a hex byte", &digits[i..i + 2]))
+    digits
+        .chunks(2)
+        .map(|pair| {
+            let byte: String = pair.iter().collect();
+            // Two hex digits and nothing else: from_str_radix alone would take `+f`.
+            match pair.iter().all(char::is_ascii_hexdigit) {
+                true => Ok(u8::from_str_radix(&byte, 16).expect("two hex digits")),
+                false => Err(format!("`{byte}` is not a hex byte")),
+            }
         })
         .collect()
 }

@@ -137,7 +137,13 @@ impl Expr {
 /// constants; `$name`; parentheses). Unlike C, `|` binds tighter than `==`, so
 /// `$flags & MAP_SHARED == 0` would still be wrong: write `($flags & MAP_SHARED) == 0`.
 pub fn parse(text: &str, cx: &Context) -> Result<Expr, ParseError> {
-    let mut p = Parser { text, pos: 0, cx };
+    let mut p = Parser {
+        text,
+        pos: 0,
+        cx,
+        depth: 0,
+        operators: 0,
+    };
     let e = p.logic_or()?;
     p.skip_ws();
     if p.pos < text.len() {
@@ -146,10 +152,21 @@ pub fn parse(text: &str, cx: &Context) -> Result<Expr, ParseError> {
     Ok(e)
 }
 
+/// How deep parentheses and unary operators may nest in one expression, and how many operators
+/// it may have: far more than any case needs, and little enough that parsing and evaluating,
+/// both recursive, stay far from the end of a thread's stack (a stack overflow is no error
+/// message: it kills the process).
+pub const MAX_NESTING: usize = 64;
+pub const MAX_OPERATORS: usize = 256;
+
 struct Parser<'a> {
     text: &'a str,
     pos: usize,
     cx: &'a Context<'a>,
+    /// Parentheses and unary operators open at `pos`.
+    depth: usize,
+    /// Operators so far.
+    operators: usize,
 }
 
 impl Parser<'_> {
@@ -158,6 +175,32 @@ impl Parser<'_> {
             at: self.pos,
             message,
         }
+    }
+
+    /// Enters a parenthesis or a unary operator written at `at`.
+    fn nest(&mut self, at: usize) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(ParseError {
+                at,
+                message: format!(
+                    "the expression nests more than {MAX_NESTING} parentheses and unary operators deep"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts an operator written at `at`.
+    fn operator(&mut self, at: usize) -> Result<(), ParseError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(ParseError {
+                at,
+                message: format!("the expression has more than {MAX_OPERATORS} operators"),
+            });
+        }
+        Ok(())
     }
 
     fn skip_ws(&mut self) {
@@ -208,7 +251,10 @@ impl Parser<'_> {
         let mut left = next(self)?;
         'outer: loop {
             for (token, op) in ops {
+                self.skip_ws();
+                let at = self.pos;
                 if self.eat_op(token) {
+                    self.operator(at)?;
                     let right = next(self)?;
                     left = Expr::Bin(*op, Box::new(left), Box::new(right));
                     continue 'outer;
@@ -265,17 +311,23 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
-        if self.eat("-") {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
-        }
-        if self.eat("~") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
-        }
-        if self.peek_is("!") && !self.peek_is("!=") {
+        self.skip_ws();
+        let at = self.pos;
+        let make: fn(Box<Expr>) -> Expr = if self.eat("-") {
+            Expr::Neg
+        } else if self.eat("~") {
+            Expr::Not
+        } else if self.peek_is("!") && !self.peek_is("!=") {
             self.eat("!");
-            return Ok(Expr::LogicNot(Box::new(self.unary()?)));
-        }
-        self.atom()
+            Expr::LogicNot
+        } else {
+            return self.atom();
+        };
+        self.operator(at)?;
+        self.nest(at)?;
+        let operand = self.unary()?;
+        self.depth -= 1;
+        Ok(make(Box::new(operand)))
     }
 
     fn atom(&mut self) -> Result<Expr, ParseError> {
@@ -283,10 +335,12 @@ impl Parser<'_> {
         let rest = &self.text[self.pos..];
         let start = self.pos;
         if self.eat("(") {
+            self.nest(start)?;
             let e = self.logic_or()?;
             if !self.eat(")") {
                 return Err(self.error("expected `)`".into()));
             }
+            self.depth -= 1;
             return Ok(e);
         }
         let word_len = rest
@@ -469,5 +523,26 @@ mod tests {
         assert_eq!(eval("(PAGE", &[]), Err("expected `)`@5".into()));
         assert_eq!(eval("PAGE PAGE", &[]), Err("unexpected `PAGE`@5".into()));
         assert_eq!(eval("12ab", &[]), Err("`12ab` is not a number@0".into()));
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        // At the limit, fine; beyond it, an error at the first operator too many.
+        let nested = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(eval(&nested(MAX_NESTING), &[]), Ok(1));
+        assert_eq!(
+            eval(&nested(MAX_NESTING + 1), &[]),
+            Err("the expression nests more than 64 parentheses and unary operators deep@64".into())
+        );
+        assert_eq!(eval(&format!("{}1", "-".repeat(64)), &[]), Ok(1));
+        assert!(eval(&format!("{}1", "~".repeat(65)), &[])
+            .unwrap_err()
+            .ends_with("deep@64"));
+        let sum = |n: usize| format!("1{}", "+1".repeat(n));
+        assert_eq!(eval(&sum(MAX_OPERATORS), &[]), Ok(257));
+        assert_eq!(
+            eval(&sum(MAX_OPERATORS + 1), &[]),
+            Err("the expression has more than 256 operators@513".into())
+        );
     }
 }

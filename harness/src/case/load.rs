@@ -33,6 +33,10 @@ pub const FILESYSTEMS: &[&str] = &["tmpfs", "ext4", "xfs", "btrfs"];
 /// Default seconds a case may run.
 pub const DEFAULT_TIMEOUT: u64 = 10;
 
+/// The longest `timeout`, in seconds. Far more than any case needs; a larger one is a typo, and
+/// a deadline that far away would not even fit in a clock reading.
+pub const MAX_TIMEOUT: u64 = 3600;
+
 /// Loads every `*.toml` under `root`, sorted by id. Returns the cases that compiled and the problems
 /// of the ones that did not; callers must refuse to run when the second list is not empty.
 pub fn load_dir(root: &Path) -> (Vec<Case>, Vec<Diagnostic>) {
@@ -98,8 +102,28 @@ pub fn load_file(root: &Path, file: &Path) -> Result<Vec<Case>, Vec<Diagnostic>>
 
 /// Loads one file under a known id (a worker reloading the case its runner named).
 pub fn load_one(file: &Path, id: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| vec![file_diag(file, format!("cannot read: {e}"))])?;
+    let bytes =
+        std::fs::read(file).map_err(|e| vec![file_diag(file, format!("cannot read: {e}"))])?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            // Point at the first byte that is not UTF-8; up to it, the lossy text is the file.
+            let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes()[at];
+            let text = String::from_utf8_lossy(e.as_bytes());
+            let mut cx = Loader {
+                file,
+                text: &text,
+                diags: Vec::new(),
+            };
+            cx.error(
+                at..at,
+                "",
+                format!("byte 0x{bad:02x} is not UTF-8 text; case files are UTF-8"),
+            );
+            return Err(cx.diags);
+        }
+    };
     let id = id.to_string();
     let mut cx = Loader {
         file,
@@ -115,7 +139,10 @@ pub fn load_one(file: &Path, id: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
     let parsed: CaseFile = match toml::from_str(&text) {
         Ok(p) => p,
         Err(e) => {
-            let span = e.span().unwrap_or(0..0);
+            let span = e.span().unwrap_or_else(|| {
+                let at = first_failing_line(&text, e.message());
+                at..at
+            });
             cx.error(span, "", with_suggestion(e.message().trim()));
             return Err(cx.diags);
         }
@@ -153,28 +180,37 @@ pub(super) struct Names {
 
 impl<'a> Loader<'a> {
     pub(super) fn error(&mut self, span: Span<usize>, field: &str, message: String) {
-        let offset = span.start.min(self.text.len());
+        let offset = char_floor(self.text, span.start);
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = self.text[line_start..offset].chars().count() + 1;
-        let source_line = self.text[line_start..]
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let source_line = self.text[line_start..].split('\n').next().unwrap_or("");
+        // Shown on a terminal: a carriage return or an escape there would garble the message.
+        let source_line = source_line
+            .strip_suffix('\r')
+            .unwrap_or(source_line)
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect();
         self.diags.push(Diagnostic {
             file: self.file.to_path_buf(),
             line,
             col,
-            field: field.to_string(),
-            message,
+            field: printable(field),
+            message: printable(&message),
             source_line,
         });
     }
 
     fn line_of(&self, span: &Span<usize>) -> usize {
-        self.text[..span.start.min(self.text.len())]
+        self.text[..char_floor(self.text, span.start)]
             .matches('\n')
             .count()
             + 1
@@ -202,12 +238,12 @@ impl<'a> Loader<'a> {
             None => (Requirements::default(), Vec::new()),
         };
         let timeout = f.timeout.as_ref().map_or(DEFAULT_TIMEOUT, |t| *t.get_ref());
-        if timeout == 0 {
+        if timeout == 0 || timeout > MAX_TIMEOUT {
             let span = f.timeout.as_ref().map(|t| t.span()).unwrap_or(0..0);
             self.error(
                 span,
                 "timeout",
-                "`timeout` is in seconds and must be at least 1".into(),
+                format!("`timeout` is in seconds, from 1 to {MAX_TIMEOUT}"),
             );
         }
         let mut plan = Plan {
@@ -394,7 +430,8 @@ impl<'a> Loader<'a> {
         plan: &mut Plan,
         names: &mut Names,
     ) {
-        let mut pending_forks: Vec<(usize, String)> = Vec::new();
+        // Forks not yet waited for: slot, label and where the fork is written.
+        let mut pending_forks: Vec<(usize, String, Span<usize>)> = Vec::new();
         for (pos, spec) in steps.iter().enumerate() {
             let label = format!("{prefix}step {}", pos + 1);
             let index = plan.steps.len();
@@ -514,7 +551,7 @@ impl<'a> Loader<'a> {
                     pid.refs(&mut refs);
                 }
                 let before = pending_forks.len();
-                pending_forks.retain(|(slot, _)| !refs.contains(slot));
+                pending_forks.retain(|(slot, _, _)| !refs.contains(slot));
                 if before == pending_forks.len() && !refs.contains(&usize::MAX) {
                     self.error(
                         call_span.clone(),
@@ -548,7 +585,7 @@ impl<'a> Loader<'a> {
                     names.visible.push((name.clone(), slot));
                     if call.call == Call::Fork {
                         names.forks.insert(slot);
-                        pending_forks.push((slot, label.clone()));
+                        pending_forks.push((slot, label.clone(), call_span.clone()));
                     }
                 }
             } else if call.call == Call::Fork {
@@ -559,8 +596,7 @@ impl<'a> Loader<'a> {
                 );
             }
         }
-        for (_, label) in pending_forks {
-            let span = steps.first().map(|s| s.call.span()).unwrap_or(0..0);
+        for (_, label, span) in pending_forks {
             self.error(
                 span,
                 &label,
@@ -687,14 +723,17 @@ impl<'a> Loader<'a> {
                 );
                 None
             }
-            Value::Str(s) => self.expr_at(s, v.span(), families, field, resolve),
+            Value::Str(s) => self.expr_at(s, v.span(), 0, families, field, resolve),
         }
     }
 
+    /// Parses `s`, which starts at byte `base` of the string value at `span` (quotes included),
+    /// and points an error at the offending word in the file.
     pub(super) fn expr_at(
         &mut self,
         s: &str,
         span: Span<usize>,
+        base: usize,
         families: &[Family],
         field: &str,
         resolve: &dyn Fn(&str) -> Result<usize, String>,
@@ -702,13 +741,91 @@ impl<'a> Loader<'a> {
         match expr::parse(s, &Context { families, resolve }) {
             Ok(e) => Some(e),
             Err(e) => {
-                // Inside a quoted string: skip the quote, then point at the offending word.
-                let at = span.start + 1 + e.at;
+                let source = self.text.get(span.clone()).unwrap_or("");
+                let at = span.start + offset_in_string(source, base + e.at);
                 self.error(at..at, field, e.message);
                 None
             }
         }
     }
+}
+
+/// Where byte `at` of a string's value is in its TOML source `raw` (quotes included). They differ
+/// by the quotes, by escapes (`\t`, `\u00e9`), by the newline that may open a multi-line string
+/// and by a line-ending backslash, which swallows the whitespace after it.
+fn offset_in_string(raw: &str, at: usize) -> usize {
+    let (quote, literal) = match raw {
+        r if r.starts_with("\"\"\"") => ("\"\"\"", false),
+        r if r.starts_with("'''") => ("'''", true),
+        r if r.starts_with('"') => ("\"", false),
+        r if r.starts_with('\'') => ("'", true),
+        _ => return 0,
+    };
+    let mut i = quote.len();
+    if quote.len() == 3 {
+        i += ["\n", "\r\n"]
+            .iter()
+            .find(|nl| raw[i..].starts_with(*nl))
+            .map_or(0, |nl| nl.len());
+    }
+    let mut decoded = 0;
+    // Past the end, or inside a character only after an escape TOML would have refused.
+    while let Some(c) = raw.get(i..).and_then(|rest| rest.chars().next()) {
+        let rest = &raw[i..];
+        let (source_len, value_len) = match rest.strip_prefix('\\') {
+            Some(escape) if !literal => {
+                let hex = |digits: usize| {
+                    escape
+                        .get(1..1 + digits)
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .and_then(char::from_u32)
+                        .map_or(1, char::len_utf8)
+                };
+                match escape.chars().next() {
+                    Some('x') => (4, hex(2)),
+                    Some('u') => (6, hex(4)),
+                    Some('U') => (10, hex(8)),
+                    Some(' ' | '\t' | '\r' | '\n') => {
+                        let kept = escape.trim_start_matches([' ', '\t', '\r', '\n']).len();
+                        (1 + escape.len() - kept, 0)
+                    }
+                    Some(other) => (1 + other.len_utf8(), 1),
+                    None => (1, 0),
+                }
+            }
+            _ => (c.len_utf8(), c.len_utf8()),
+        };
+        // Stop at the byte, but not before a line-ending backslash, which stands for nothing.
+        if decoded >= at && value_len > 0 {
+            break;
+        }
+        i += source_len;
+        decoded += value_len;
+    }
+    char_floor(raw, i)
+}
+
+/// `s` with its control characters escaped (`\u{1b}`): messages and fields quote what the case
+/// says, and they are printed on a terminal.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `offset` within `text`, moved back to the start of the character it falls in.
+fn char_floor(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
 }
 
 struct ConstScope;
@@ -742,6 +859,34 @@ pub(super) fn resolve_name(names: &Names, name: &str) -> Result<usize, String> {
     } else {
         Err(format!("`${name}` is not defined by an earlier step{hint}"))
     }
+}
+
+/// Where a TOML error that comes without a place (a key of more than 80 parts, say) is: the start
+/// of the first line by which the file, read up to there, fails the same way. The start of the
+/// file when no prefix does.
+fn first_failing_line(text: &str, message: &str) -> usize {
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let end_of = |line: usize| starts.get(line + 1).copied().unwrap_or(text.len());
+    let fails = |line: usize| {
+        text[..end_of(line)]
+            .parse::<toml::Table>()
+            .is_err_and(|e| e.message() == message)
+    };
+    let (mut lo, mut hi) = (0, starts.len() - 1);
+    if !fails(hi) {
+        return 0;
+    }
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    starts[hi]
 }
 
 /// Adds the nearest field to serde's "unknown field `expct`, expected one of `id`, ..." message.
@@ -812,15 +957,23 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Result<Vec<Case>, Vec<Diagnostic>> {
+        load_bytes(text.as_bytes())
+    }
+
+    fn load_bytes(bytes: &[u8]) -> Result<Vec<Case>, Vec<Diagnostic>> {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("mmap").join("t.toml");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, text).unwrap();
+        std::fs::write(&file, bytes).unwrap();
         load_file(dir.path(), &file)
     }
 
     fn errors(text: &str) -> Vec<String> {
-        load(text)
+        errors_of_bytes(text.as_bytes())
+    }
+
+    fn errors_of_bytes(bytes: &[u8]) -> Vec<String> {
+        load_bytes(bytes)
             .expect_err("the case should not load")
             .into_iter()
             .map(|d| format!("{}:{} {}: {}", d.line, d.col, d.field, d.message))
@@ -918,6 +1071,150 @@ mod tests {
         assert!(
             errs[0].contains("`dir` does not observe `text`"),
             "{errs:#?}"
+        );
+    }
+
+    // What tests/fuzz_loader.rs found: each was a panic, a stack overflow or a diagnostic
+    // without its place.
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_byte() {
+        let mut bytes = HEAD.as_bytes().to_vec();
+        bytes.extend(b"note = \"caf\xe9\"\n");
+        let errs = errors_of_bytes(&bytes);
+        assert_eq!(
+            errs,
+            ["4:12 : byte 0xe9 is not UTF-8 text; case files are UTF-8"]
+        );
+    }
+
+    #[test]
+    fn a_toml_error_without_a_place_gets_its_line() {
+        // TOML refuses keys of more than 80 parts, and does not say where.
+        let key = vec!["a"; 100].join(".");
+        let errs = errors(&format!("{HEAD}\n[{key}]\nx = 1\n"));
+        assert_eq!(errs, ["5:1 : recursion limit"], "{errs:#?}");
+    }
+
+    #[test]
+    fn the_line_shown_has_no_carriage_return_or_control_characters() {
+        let diags = load(&format!("{HEAD}timeout = 0\r\nnote = \"a\u{1b}[31m\"\r\n"))
+            .expect_err("the case should not load");
+        assert_eq!(diags[0].source_line, "note = \"a\u{fffd}[31m\"");
+        assert_eq!((diags[0].line, diags[0].col), (5, 10));
+        let diags = load(&format!(
+            "{HEAD}timeout = 0\r\n[[step]]\r\ncall = \"dir\"\r\n"
+        ))
+        .expect_err("the case should not load");
+        assert_eq!(diags[0].source_line, "timeout = 0");
+        // A message quoting the case escapes what it quotes.
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"let\"\nid = \"x\"\nargs = {{ value = \"1+\\u001b[2J\" }}\n"
+        ));
+        assert_eq!(
+            errs,
+            ["7:21 step 1 (let) args.value: expected a value, found `\\u{1b}[2J`"]
+        );
+    }
+
+    #[test]
+    fn hex_that_is_not_ascii_is_an_error() {
+        for (hex, bad) in [
+            ("é1", "é1"),
+            ("41 +f", "+f"),
+            ("\u{feff}==(1)", "\u{feff}="),
+        ] {
+            let errs = errors(&format!(
+                "{HEAD}[[step]]\nid = \"f\"\ncall = \"file\"\nargs = {{ size = 1 }}\n\
+                 [[step]]\ncall = \"read\"\nargs = {{ fd = \"$f\", len = 1 }}\nexpect = {{ hex = \"{hex}\" }}\n"
+            ));
+            assert_eq!(errs.len(), 1, "{errs:#?}");
+            assert!(
+                errs[0].ends_with(&format!("`{bad}` is not a hex byte")),
+                "{errs:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expression_errors_point_into_escaped_and_multiline_strings() {
+        let step = |args: &str, expect: &str| {
+            format!(
+                "{HEAD}[[step]]\ncall = \"mmap\"\nargs = {{ {args} }}\nexpect = {{ {expect} }}\n"
+            )
+        };
+        let ok_args = "len = 1, prot = 0, flags = 0";
+        // An escape before the error makes the value shorter than its source.
+        let errs = errors(&step(
+            r#"len = "\u0031\u0031+ PAGE_", prot = 0, flags = 0"#,
+            "ok = true",
+        ));
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].starts_with("6:31 "), "{errs:#?}");
+        // Unicode whitespace before a comparison, after an escape: this one panicked.
+        let errs = errors(&step(ok_args, "ret = \"\\t\u{3000}é\""));
+        assert!(errs[0].starts_with("7:22 "), "{errs:#?}");
+        assert!(
+            errs[0].ends_with("expected a value, found `é`"),
+            "{errs:#?}"
+        );
+        // A multi-line string with a line-ending backslash: the error is on the next line.
+        let errs = errors(&step(
+            "len = 1, prot = \"\"\"\nPROT_READ|\\\n    PROT_RAED\"\"\", flags = 0",
+            "ok = true",
+        ));
+        assert!(
+            errs[0].starts_with("8:5 step 1 (mmap) args.prot: unknown name `PROT_RAED`"),
+            "{errs:#?}"
+        );
+        // A literal string is its source.
+        let errs = errors(&step("len = 'PAGE+é', prot = 0, flags = 0", "ok = true"));
+        assert!(errs[0].starts_with("6:22 "), "{errs:#?}");
+    }
+
+    #[test]
+    fn a_deeply_nested_expression_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"let\"\nid = \"x\"\nargs = {{ value = \"{deep}\" }}\n"
+        ));
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].contains("nests more than 64"), "{errs:#?}");
+        let long = format!("1{}", "+1".repeat(10_000));
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"let\"\nid = \"x\"\nargs = {{ value = \"{long}\" }}\n"
+        ));
+        assert!(errs[0].contains("more than 256 operators"), "{errs:#?}");
+    }
+
+    #[test]
+    fn timeouts_and_exit_statuses_are_in_range() {
+        let errs = errors(&format!(
+            "{HEAD}timeout = 18446744073709551615\n[[step]]\ncall = \"dir\"\n"
+        ));
+        assert_eq!(
+            errs,
+            ["4:11 timeout: `timeout` is in seconds, from 1 to 3600"]
+        );
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\nid = \"p\"\ncall = \"fork\"\n[[step.child]]\ncall = \"dir\"\n\
+             [[step]]\ncall = \"wait\"\nargs = {{ pid = \"$p\" }}\nexpect = {{ exit = 256 }}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(
+            errs[0].ends_with("`exit = 256` can never be seen: an exit status is 0 to 255"),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn a_fork_without_wait_is_reported_at_the_fork() {
+        let errs = errors(&format!(
+            "{HEAD}[[step]]\ncall = \"dir\"\n[[step]]\nid = \"p\"\ncall = \"fork\"\n[[step.child]]\ncall = \"dir\"\n"
+        ));
+        assert_eq!(
+            errs,
+            ["8:8 step 2: the fork at step 2 has no `wait` later in the same list"]
         );
     }
 }
