@@ -16,6 +16,8 @@ const MAX_BUFFER: u64 = 64 << 20;
 /// What the child needs besides the case.
 pub struct Setup {
     pub record_fd: i32,
+    /// Where the child's stderr goes (the worker's log memfd), or -1 to keep fd 2 as it is.
+    pub stderr_fd: i32,
     pub scratch: PathBuf,
     /// A mutant kernel to pretend to be (see `mutant.rs`).
     pub mutate: Option<String>,
@@ -37,13 +39,20 @@ struct State<'a> {
 /// already faulted in.
 const WORK: usize = 1 << 20;
 
-/// The work buffer, fenced so that no case mapping merges with it, and touched now so that
-/// using it later takes no faults.
-fn work_buffer() -> &'static mut [u8] {
+/// The work buffer, fenced so that no case mapping merges with it. For a case that counts
+/// faults it is touched now, so that using it later takes none; touching 1 MiB costs 256 faults
+/// (about 0.3 ms), so other cases let it fault in as they use it.
+fn work_buffer(case: &Case) -> &'static mut [u8] {
     let w = sys::fenced_region(WORK).unwrap_or_else(|| Vec::leak(vec![0u8; WORK]));
-    w.fill(1);
-    std::hint::black_box(&mut *w);
+    if counts_faults(case) {
+        w.fill(1);
+        std::hint::black_box(&mut *w);
+    }
     w
+}
+
+fn counts_faults(case: &Case) -> bool {
+    case.plan.steps.iter().any(|s| s.call == Call::Faults)
 }
 
 impl Scope for State<'_> {
@@ -69,7 +78,7 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         emit(setup.record_fd, &Record::Broken { reason });
         sys::exit_now(0);
     }
-    if case.plan.steps.iter().any(|s| s.call == Call::Faults) {
+    if counts_faults(case) {
         prefault_harness();
     }
     let mut state = State {
@@ -78,7 +87,7 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         page: sys::page_size(),
         slots: vec![None; case.plan.slots.len()],
         pending: Vec::new(),
-        work: work_buffer(),
+        work: work_buffer(case),
         faults_base: sys::fault_counts(),
     };
     run_list(&mut state, 0, 0);
@@ -96,7 +105,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
         page: sys::page_size(),
         slots,
         pending: Vec::new(),
-        work: work_buffer(),
+        work: work_buffer(case),
         faults_base: sys::fault_counts(),
     };
     let step = &case.plan.steps[exec_step];
@@ -127,14 +136,8 @@ fn prepare_process(setup: &Setup) {
         sys::dup2(null as i32, 1);
         sys::close(null as i32);
     }
-    let log = setup.scratch.join(".child-stderr");
-    if let Ok(fd) = sys::open(
-        &log.to_string_lossy(),
-        (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64,
-        0o600,
-    ) {
-        sys::dup2(fd as i32, 2);
-        sys::close(fd as i32);
+    if setup.stderr_fd >= 0 {
+        sys::dup2(setup.stderr_fd, 2);
     }
     sys::close_inherited(setup.record_fd);
     probe::install(setup.record_fd);

@@ -36,10 +36,11 @@ pub fn serve() -> i32 {
     sys::become_subreaper();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
+    let mut cache = Cache::new();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         let run = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => match run_request(&req) {
+            Ok(req) => match run_request(&req, &mut cache) {
                 Some(run) => run,
                 None => return 130,
             },
@@ -60,23 +61,33 @@ pub fn serve() -> i32 {
     0
 }
 
-/// Loads the one case a request names.
-pub fn load_case(file: &std::path::Path, file_id: &str, id: &str) -> Result<Case, String> {
-    let cases = load::load_one(file, file_id).map_err(|d| {
+/// Compiles every case of one file.
+fn compile(file: &std::path::Path, file_id: &str) -> Result<Vec<Case>, String> {
+    load::load_one(file, file_id).map_err(|d| {
         d.iter()
             .map(|d| format!("{}:{}: {}", d.file.display(), d.line, d.message))
             .collect::<Vec<_>>()
             .join("\n")
-    })?;
-    cases
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| format!("{} has no case `{id}`", file.display()))
+    })
 }
 
+/// The cases a worker has compiled, by file and file id: a file's cases are compiled once per
+/// worker (its filesystem variants and mutant runs come back to the same worker).
+type Cache = std::collections::HashMap<(PathBuf, String), Result<Vec<Case>, String>>;
+
 /// Runs one case; `None` when the worker was interrupted (the child is already gone then).
-fn run_request(req: &Request) -> Option<CaseRun> {
-    let case = match load_case(&req.file, &req.file_id, &req.id) {
+fn run_request(req: &Request, cache: &mut Cache) -> Option<CaseRun> {
+    let compiled = cache
+        .entry((req.file.clone(), req.file_id.clone()))
+        .or_insert_with(|| compile(&req.file, &req.file_id));
+    let case = match compiled {
+        Ok(cases) => cases
+            .iter()
+            .find(|c| c.id == req.id)
+            .ok_or_else(|| format!("{} has no case `{}`", req.file.display(), req.id)),
+        Err(e) => Err(e.clone()),
+    };
+    let case = match case {
         Ok(c) => c,
         Err(e) => {
             return Some(CaseRun {
@@ -89,7 +100,7 @@ fn run_request(req: &Request) -> Option<CaseRun> {
             })
         }
     };
-    run_case(&case, &req.scratch, req.mutate.clone())
+    run_case(case, &req.scratch, req.mutate.clone())
 }
 
 /// Forks the case's child and supervises it. The scratch directory is removed when this returns,
@@ -99,19 +110,32 @@ pub fn run_case(
     scratch_root: &std::path::Path,
     mutate: Option<String>,
 ) -> Option<CaseRun> {
-    let dir = match tempfile::Builder::new()
-        .prefix("mmcheck-")
-        .tempdir_in(scratch_root)
-    {
-        Ok(d) => d,
-        Err(e) => {
-            let why = format!(
-                "cannot make a scratch directory in {}: {e}",
-                scratch_root.display()
-            );
-            return Some(CaseRun::broken(case, why));
+    // Only a case that makes or opens files gets a directory of its own (making and removing
+    // one costs about 0.15 ms on ext4); the others never touch the filesystem.
+    let dir = if uses_files(case) {
+        match tempfile::Builder::new()
+            .prefix("mmcheck-")
+            .tempdir_in(scratch_root)
+        {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let why = format!(
+                    "cannot make a scratch directory in {}: {e}",
+                    scratch_root.display()
+                );
+                return Some(CaseRun::broken(case, why));
+            }
         }
+    } else {
+        None
     };
+    let scratch = dir
+        .as_ref()
+        .map_or_else(|| scratch_root.to_path_buf(), |d| d.path().to_path_buf());
+    let log = child_log();
+    if let Some(log) = log {
+        let _ = sys::raw(sys::nr::FTRUNCATE, [log as u64, 0, 0, 0, 0, 0]);
+    }
     let (read_end, write_end) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,
         Err(e) => {
@@ -130,11 +154,12 @@ pub fn run_case(
             drop(read_end);
             let setup = Setup {
                 // The child's end lives until _exit or exec, never until a Rust drop. It sits at
-                // the highest descriptor the soft limit allows, so the case's own descriptors
-                // start at 3 as in a fresh process and a case that lowers RLIMIT_NOFILE counts
-                // the same descriptors wherever the runner was started.
-                record_fd: sys::move_fd(write_end.into_raw_fd(), sys::top_fd()),
-                scratch: dir.path().to_path_buf(),
+                // a fixed high descriptor, so the case's own descriptors start at 3 as in a fresh
+                // process and a case that lowers RLIMIT_NOFILE counts the same descriptors
+                // wherever the runner was started.
+                record_fd: sys::move_fd(write_end.into_raw_fd(), RECORD_FD.min(sys::top_fd())),
+                stderr_fd: log.unwrap_or(-1),
+                scratch,
                 mutate,
             };
             child::main(case, &setup)
@@ -165,7 +190,8 @@ pub fn run_case(
         ended = sys::wait(pid, true).ok().flatten();
     }
     sys::reap_strays();
-    let stderr = std::fs::read_to_string(dir.path().join(".child-stderr")).unwrap_or_default();
+    let stderr = log.map(read_log).unwrap_or_default();
+    drop(dir);
     let seen = Seen {
         records: wire::decode(&stream),
         ended: if timed_out { None } else { ended },
@@ -175,6 +201,37 @@ pub fn run_case(
     };
     let kernel = crate::env::running_linux_version();
     Some(outcome::classify(case, seen, kernel, sys::page_size()))
+}
+
+/// Where every case child's record pipe sits: high enough to stay clear of a case's own
+/// descriptors and of any RLIMIT_NOFILE a case sets, low enough that the child's descriptor table
+/// stays small (a table grown to a limit of 2^20 would cost megabytes and milliseconds per case).
+const RECORD_FD: i32 = 255;
+
+/// Whether a case makes, opens or lists files, and so needs a scratch directory of its own.
+fn uses_files(case: &Case) -> bool {
+    use crate::case::vocab::Call;
+    case.plan
+        .steps
+        .iter()
+        .any(|s| matches!(s.call, Call::File | Call::Open | Call::Dir | Call::Exec))
+}
+
+/// The worker's log for its children's stderr: one memfd, emptied before each case.
+fn child_log() -> Option<i32> {
+    static LOG: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+    *LOG.get_or_init(|| {
+        sys::memfd_create("mmcheck-child-stderr", libc::MFD_CLOEXEC as u64)
+            .ok()
+            .map(|fd| fd as i32)
+    })
+}
+
+/// What a case child wrote to stderr (its first 64 KiB).
+fn read_log(fd: i32) -> String {
+    let mut buf = vec![0u8; 64 << 10];
+    let n = sys::read_into(fd, &mut buf, Some(0)).unwrap_or(0) as usize;
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 /// Reads the record stream until EOF, the deadline, or the child's exit: (bytes, how the child

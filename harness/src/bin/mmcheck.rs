@@ -688,6 +688,7 @@ fn resume(
         .collect();
     let setup = child::Setup {
         record_fd,
+        stderr_fd: -1,
         scratch,
         mutate,
     };
