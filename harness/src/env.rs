@@ -106,7 +106,9 @@ pub fn linux_version(platform: &str, release: &str) -> Option<Version> {
 
 /// The Linux version of the running kernel, as `linux_version` gives it.
 pub fn running_linux_version() -> Option<Version> {
-    linux_version(&detect_platform(), &sys::uname().0)
+    // Asked once per case by the worker; the kernel does not change under it.
+    static VERSION: std::sync::OnceLock<Option<Version>> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| linux_version(&detect_platform(), &sys::uname().0))
 }
 
 /// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`, or

@@ -143,6 +143,7 @@ pub fn run_case(
             return Some(CaseRun::broken(case, why));
         }
     };
+    let record_at = RECORD_FD.min(sys::top_fd());
     let start = Instant::now();
     let pid = match sys::fork() {
         Err(e) => {
@@ -157,7 +158,7 @@ pub fn run_case(
                 // a fixed high descriptor, so the case's own descriptors start at 3 as in a fresh
                 // process and a case that lowers RLIMIT_NOFILE counts the same descriptors
                 // wherever the runner was started.
-                record_fd: sys::move_fd(write_end.into_raw_fd(), RECORD_FD.min(sys::top_fd())),
+                record_fd: sys::move_fd(write_end.into_raw_fd(), record_at),
                 stderr_fd: log.unwrap_or(-1),
                 scratch,
                 mutate,

@@ -236,8 +236,12 @@ pub fn close_inherited(keep: i32) {
 /// The highest descriptor number the soft RLIMIT_NOFILE allows.
 pub fn top_fd() -> i32 {
     use nix::sys::resource::{getrlimit, Resource};
-    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
-    soft.clamp(4, i32::MAX as u64) as i32 - 1
+    // Read once: the worker asks before every case and its limit does not change.
+    static TOP: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *TOP.get_or_init(|| {
+        let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+        soft.clamp(4, i32::MAX as u64) as i32 - 1
+    })
 }
 
 /// Moves descriptor `fd` to number `to` (close-on-exec), closing whatever `to` was.
