@@ -181,7 +181,10 @@ pub fn run_case(
     while !timed_out && ended.is_none() {
         match sys::wait(pid, false) {
             Ok(Some(e)) => ended = Some(e),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) if Instant::now() < deadline => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                sys::await_exit(pid, left.as_millis().clamp(1, 100) as u16);
+            }
             Ok(None) => timed_out = true,
             Err(_) => break,
         }

@@ -444,6 +444,23 @@ pub fn wait(pid: i32, block: bool) -> Result<Option<Ended>, i32> {
     }
 }
 
+/// Waits until process `pid` (a child) can be reaped or `timeout_ms` pass, without reaping it:
+/// poll(2) on a pidfd (Linux 5.3), or where there is none, one short sleep.
+pub fn await_exit(pid: i32, timeout_ms: u16) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        std::thread::sleep(std::time::Duration::from_millis(u64::from(
+            timeout_ms.min(2),
+        )));
+        return;
+    }
+    // SAFETY: the descriptor was just returned to us and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    poll_in(std::os::fd::AsFd::as_fd(&fd), timeout_ms);
+}
+
 /// poll(2) on one descriptor for input; true when readable or hung up.
 pub fn poll_in(fd: std::os::fd::BorrowedFd, timeout_ms: u16) -> bool {
     use nix::poll::{poll, PollFd, PollFlags};
