@@ -142,6 +142,38 @@ fn signals_si_codes_advice_and_seals_are_explained() {
     }
 }
 
+/// `mmcheck explain` loads only the evidence the symbol needs, and says what it would say with
+/// all of it.
+#[test]
+fn the_evidence_loaded_for_a_symbol_is_all_it_needs() {
+    use mmcheck::explain::{self, evidence::Evidence};
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let all = Evidence::load(Some(&repo));
+    for symbol in [
+        "MAP_FIXED",
+        "ENOMEM",
+        "EINVAL",
+        "SIGBUS",
+        "madvise",
+        "map_fixed",
+        "MADV_FREE",
+        "SEGV_ACCERR",
+        "F_SEAL_WRITE",
+        "RLIMIT_MEMLOCK",
+        "PROT_EXEC",
+        "mlock2",
+    ] {
+        let loaded = explain::explain_at(symbol, Some(&repo)).unwrap();
+        let full = explain::explain(symbol, &all).unwrap();
+        assert_eq!(
+            serde_json::to_value(loaded).unwrap(),
+            serde_json::to_value(full).unwrap(),
+            "{symbol}"
+        );
+    }
+    assert!(explain::explain_at("MAP_FIXD", Some(&repo)).is_err());
+}
+
 #[test]
 fn numbers_decode_to_names() {
     let (code, out, _) = mmcheck(&["explain", "--flags", "mmap", "0x100022"]);

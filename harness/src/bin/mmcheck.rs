@@ -570,8 +570,7 @@ fn explain_cmd(
             }
         } else {
             let (_, repo) = cases_and_repo(cases);
-            let evidence = explain::evidence::Evidence::load(Some(&repo));
-            match explain::explain(&symbol, &evidence) {
+            match explain::explain_at(&symbol, Some(&repo)) {
                 Ok(e) if json => serde_json::to_string_pretty(&e).expect("serializes"),
                 Ok(e) => show::explanation(&e, style),
                 Err(e) => return fail(e),

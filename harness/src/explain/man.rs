@@ -47,6 +47,16 @@ pub fn man_dir() -> PathBuf {
 
 /// Loads `name(section)`, following `.so` links (munlock(2) is mlock(2)). `None` when not installed.
 pub fn load(name: &str, section: u32) -> Option<Page> {
+    let (path, text) = source(name, section)?;
+    Some(Page {
+        name: name.to_string(),
+        sections: parse(&text),
+        path,
+    })
+}
+
+/// The file `name(section)` is in, after `.so` links, and its roff text.
+pub fn source(name: &str, section: u32) -> Option<(PathBuf, String)> {
     let mut path = man_dir().join(format!("man{section}/{name}.{section}.gz"));
     for _ in 0..4 {
         let text = read(&path)?;
@@ -60,11 +70,7 @@ pub fn load(name: &str, section: u32) -> Option<Page> {
             ));
             continue;
         }
-        return Some(Page {
-            name: name.to_string(),
-            sections: parse(&text),
-            path,
-        });
+        return Some((path, text));
     }
     None
 }

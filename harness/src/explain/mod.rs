@@ -141,27 +141,59 @@ pub fn symbols() -> Vec<&'static str> {
     v
 }
 
-/// Explains one symbol.
-pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, ExplainError> {
+/// The knowledge base's entry for a name as a user types it: `map_fixed` is MAP_FIXED, `MADVISE`
+/// is madvise.
+pub fn resolve(symbol: &str) -> Option<&'static kb::Symbol> {
     let kb = kb::get();
-    let Some(sym) = kb.symbol(symbol) else {
-        let upper = symbol.to_ascii_uppercase();
-        if upper != symbol && kb.symbol(&upper).is_some() {
-            return explain(&upper, evidence);
-        }
-        let lower = symbol.to_ascii_lowercase();
-        if lower != symbol && kb.symbol(&lower).is_some() {
-            return explain(&lower, evidence);
-        }
-        return Err(ExplainError::Unknown {
-            wanted: symbol.to_string(),
-            near: names::nearest(symbol, kb.symbols.iter().map(|s| s.name.as_str()))
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-        });
-    };
-    let (man, man_note) = man_text(sym);
+    kb.symbol(symbol)
+        .or_else(|| kb.symbol(&symbol.to_ascii_uppercase()))
+        .or_else(|| kb.symbol(&symbol.to_ascii_lowercase()))
+}
+
+/// The documented causes explain lists for a symbol: an errno's, or a call's.
+pub fn causes(sym: &kb::Symbol) -> Vec<&kb::Cause> {
+    let kb = kb::get();
+    match sym.kind.as_str() {
+        "errno" => kb.causes_of(&sym.name).collect(),
+        "syscall" => kb.causes_for(&sym.name).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Explains one symbol. [`explain_at`] loads just the evidence this reads.
+pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, ExplainError> {
+    let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
+    Ok(explanation(sym, man_text(sym), evidence))
+}
+
+/// Explains one symbol with the evidence of the repository at `repo` (the directory holding
+/// `cases/` and `snapshots/`), as [`explain`] with [`Evidence::load`] would, loading only the
+/// evidence it reads. The man pages are read while the evidence loads.
+pub fn explain_at(
+    symbol: &str,
+    repo: Option<&std::path::Path>,
+) -> Result<Explanation, ExplainError> {
+    let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
+    let (evidence, man) = Evidence::for_symbol_while(repo, &sym.name, || man_text(sym));
+    Ok(explanation(sym, man, &evidence))
+}
+
+fn unknown(symbol: &str) -> ExplainError {
+    let kb = kb::get();
+    ExplainError::Unknown {
+        wanted: symbol.to_string(),
+        near: names::nearest(symbol, kb.symbols.iter().map(|s| s.name.as_str()))
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+fn explanation(
+    sym: &kb::Symbol,
+    (man, man_note): (Vec<ManText>, Option<String>),
+    evidence: &Evidence,
+) -> Explanation {
     let since = sym
         .since
         .clone()
@@ -171,24 +203,17 @@ pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, Explain
         .or_else(|| names::errno_value(&sym.name).map(|v| v.to_string()))
         .or_else(|| names::signal_value(&sym.name).map(|v| v.to_string()))
         .or_else(|| names::si_code_value(&sym.name).map(|(_, v)| v.to_string()));
-    let causes: Vec<CauseView> = match sym.kind.as_str() {
-        "errno" => kb
-            .causes_of(&sym.name)
-            .map(|c| cause_view(c, evidence))
-            .collect(),
-        "syscall" => kb
-            .causes_for(&sym.name)
-            .map(|c| cause_view(c, evidence))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let causes: Vec<CauseView> = causes(sym)
+        .into_iter()
+        .map(|c| cause_view(c, evidence))
+        .collect();
     let tables = (sym.kind == "syscall").then(|| call_tables(&sym.name));
     let cases = evidence
         .naming(&sym.name)
         .into_iter()
         .map(|c| evidence.view(c))
         .collect();
-    Ok(Explanation {
+    Explanation {
         symbol: sym.name.clone(),
         kind: sym.kind.clone(),
         of: sym.of.clone(),
@@ -202,7 +227,7 @@ pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, Explain
         causes,
         cases,
         evidence_note: evidence.missing.clone(),
-    })
+    }
 }
 
 fn cause_view(c: &kb::Cause, evidence: &Evidence) -> CauseView {
@@ -247,10 +272,30 @@ fn pages_for(sym: &kb::Symbol) -> Vec<(String, u32)> {
 fn man_text(sym: &kb::Symbol) -> (Vec<ManText>, Option<String>) {
     let mut out = Vec::new();
     let mut any_page = false;
+    // Pages parsed so far, by their text: an errno's fifteen pages are ten texts (munmap(2) is
+    // mmap(2), and munlock(2) and three more are mlock(2), as links or `.so` requests).
+    let mut parsed: Vec<(String, man::Page)> = Vec::new();
     for (page, section) in pages_for(sym) {
-        let Some(p) = man::load(&page, section) else {
+        let Some((path, text)) = man::source(&page, section) else {
             continue;
         };
+        let at = match parsed.iter().position(|(t, _)| *t == text) {
+            Some(at) => at,
+            None => {
+                let sections = man::parse(&text);
+                let name = page.clone();
+                parsed.push((
+                    text,
+                    man::Page {
+                        name,
+                        path,
+                        sections,
+                    },
+                ));
+                parsed.len() - 1
+            }
+        };
+        let p = &parsed[at].1;
         any_page = true;
         let label = format!("{page}({section})");
         if sym.kind == "syscall" && sym.name == page {
