@@ -1,10 +1,13 @@
 //! Nothing is lost or left behind: when a run is interrupted while a case hangs, the case's
 //! process group is killed and its scratch directory removed, and the runner says so.
 
+mod common;
+
+use common::{assert_nothing_left, loop_devices_under, processes_with, wait_until};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const HANGING_CASE: &str = r#"
 summary = "blocks on an empty pipe until it is killed"
@@ -37,50 +40,6 @@ refs = ["mmap(2)"]
 call = "mmap"
 args = { len = "PAGE", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
 "#;
-
-/// Processes whose environment carries `marker`: the runner, its workers, the case child.
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) || name == std::process::id().to_string() {
-            continue;
-        }
-        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
-            if env.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
-                found.push(name);
-            }
-        }
-    }
-    found
-}
-
-/// Loop devices whose backing file lies under `dir` (deleted or not).
-fn loop_devices_under(dir: &Path) -> Vec<String> {
-    let dir = dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/sys/block")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|d| {
-            let backing = std::fs::read_to_string(d.path().join("loop/backing_file")).ok()?;
-            backing
-                .starts_with(&dir)
-                .then(|| format!("{}: {}", d.file_name().to_string_lossy(), backing.trim()))
-        })
-        .collect()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// `target` turns the runner's pid into what `kill` is given: the runner alone (`kill PID`, as a CI
 /// timeout does) or its whole process group (`kill -- -PGID`, as Ctrl-C in a terminal does).
@@ -153,15 +112,7 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
     wait_until("every process of the run is gone", || {
         processes_with(&marker).is_empty()
     });
-    let left: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .map(|d| d.path())
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
-    assert!(Path::new(scratch.path()).exists());
-    let loops = loop_devices_under(scratch.path());
-    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
+    assert_nothing_left(scratch.path());
 }
 
 #[test]
@@ -272,16 +223,7 @@ run = "sleep 1000 & setsid sleep 1000 & wait"
     assert!(stdout.contains("interrupted"), "{stdout}");
 
     // Nothing of the run is left, at once: the matrix reaped it all before exiting.
-    let left = processes_with(&marker);
-    assert!(left.is_empty(), "still running: {left:?}");
-    let files: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .map(|d| d.path())
-        .collect();
-    assert!(files.is_empty(), "left behind: {files:?}");
-    let loops = loop_devices_under(scratch.path());
-    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
+    assert_nothing_left(scratch.path());
 }
 
 /// Only SIGKILL to the scratch janitor itself can leave its mounts behind (it outlives the
@@ -347,12 +289,5 @@ fn the_next_run_removes_what_a_killed_janitor_left() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let loops = loop_devices_under(scratch.path());
-    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
-    let left: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .map(|d| d.path())
-        .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_nothing_left(scratch.path());
 }

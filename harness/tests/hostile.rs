@@ -3,27 +3,10 @@
 //! everything, kill themselves and garble the record pipe. Each gets the verdict it deserves, the
 //! run finishes, and no process or scratch file outlives it.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
-
-/// Processes whose environment carries `marker` (the runner's TMPDIR, inherited by every worker,
-/// case child and anything a case child forked).
-fn processes_with(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
-            if env.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
-                let cmd = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
-                found.push(format!("{name} {}", cmd.replace('\0', " ")));
-            }
-        }
-    }
-    found
-}
 
 /// (id, verdict, words the reason must contain)
 const EXPECTED: &[(&str, &str, &[&str])] = &[
@@ -91,7 +74,6 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
 fn every_hostile_case_gets_its_verdict_and_nothing_outlives_the_run() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
     let scratch = tempfile::tempdir().unwrap();
-    let marker = format!("TMPDIR={}", scratch.path().display());
     let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
         .args(["run", "--format", "json", "-j", "2", "--cases"])
         .arg(&fixtures)
@@ -116,12 +98,5 @@ fn every_hostile_case_gets_its_verdict_and_nothing_outlives_the_run() {
         }
     }
 
-    let left = processes_with(&marker);
-    assert!(left.is_empty(), "processes outlived the run: {left:?}");
-    let files: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .map(|d| d.path())
-        .collect();
-    assert!(files.is_empty(), "left behind: {files:?}");
+    common::assert_nothing_left(scratch.path());
 }

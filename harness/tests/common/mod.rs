@@ -1,0 +1,74 @@
+//! What the runner's own tests share: finding the processes of one run, and checking that a run
+//! left nothing behind. A run is told apart by its TMPDIR, which every worker, case child and
+//! process a case forked inherits.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Pids of the processes (other than this one) whose environment carries `marker`.
+pub fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) || name == std::process::id().to_string() {
+            continue;
+        }
+        if let Ok(env) = std::fs::read(entry.path().join("environ")) {
+            if env.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// Loop devices whose backing file lies under `dir` (deleted or not).
+pub fn loop_devices_under(dir: &Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| {
+            let backing = std::fs::read_to_string(d.path().join("loop/backing_file")).ok()?;
+            backing
+                .starts_with(&dir)
+                .then(|| format!("{}: {}", d.file_name().to_string_lossy(), backing.trim()))
+        })
+        .collect()
+}
+
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no process of the run (marked by `TMPDIR=scratch`) runs, and that `scratch`
+/// holds no file and backs no loop device.
+pub fn assert_nothing_left(scratch: &Path) {
+    let marker = format!("TMPDIR={}", scratch.display());
+    let left: Vec<String> = processes_with(&marker)
+        .into_iter()
+        .map(|p| {
+            let cmd = std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            format!("{p} {}", cmd.replace('\0', " ").trim_end())
+        })
+        .collect();
+    assert!(left.is_empty(), "processes outlived the run: {left:?}");
+    let files: Vec<_> = std::fs::read_dir(scratch)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path())
+        .collect();
+    assert!(files.is_empty(), "left behind: {files:?}");
+    let loops = loop_devices_under(scratch);
+    assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
+}
