@@ -110,6 +110,8 @@ pub struct Env {
     slots: Vec<Option<u64>>,
     /// (name, start, length) of every mapping a step named, newest last.
     pub mappings: Vec<(String, u64, u64)>,
+    /// Indices into `mappings` of the regions a successful `munmap` has since removed whole.
+    pub unmapped: Vec<usize>,
 }
 
 impl Scope for Env {
@@ -127,6 +129,7 @@ impl Env {
             page,
             slots: vec![None; case.plan.slots.len()],
             mappings: Vec::new(),
+            unmapped: Vec::new(),
         }
     }
 
@@ -135,6 +138,9 @@ impl Env {
     }
 
     fn learn(&mut self, case: &Case, step: &Step, obs: &Obs) {
+        if step.call == Call::Munmap && matches!(obs, Obs::Ok { .. }) {
+            self.forget_unmapped(step);
+        }
         let (Some(slot), Obs::Ok { value, .. }) = (step.slot, obs) else {
             return;
         };
@@ -149,6 +155,23 @@ impl Env {
             let len = len.div_ceil(self.page).saturating_mul(self.page);
             self.mappings
                 .push((case.plan.slots[slot].clone(), *value, len));
+        }
+    }
+}
+
+impl Env {
+    /// Marks the regions a successful munmap removed whole: a region that no longer exists
+    /// should not name a neighbour that the allocator placed near where it was.
+    fn forget_unmapped(&mut self, step: &Step) {
+        let arg = |name| step.num(name).and_then(|e| e.eval(self).ok());
+        let (Some(addr), Some(len)) = (arg("addr"), arg("len")) else {
+            return;
+        };
+        let end = addr.saturating_add(len);
+        for (i, (_, start, rlen)) in self.mappings.iter().enumerate() {
+            if *start >= addr && start.saturating_add(*rlen) <= end && !self.unmapped.contains(&i) {
+                self.unmapped.push(i);
+            }
         }
     }
 }
