@@ -594,10 +594,7 @@ mod tests {
     const M: u64 = 0x7f00_0000_0000;
 
     fn case() -> Case {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.toml");
-        std::fs::write(
-            &file,
+        load::case_from_toml(
             r#"
 summary = "s"
 symbols = ["mprotect"]
@@ -624,8 +621,6 @@ args = { addr = "$m", len = "2*PAGE" }
 expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
 "#,
         )
-        .unwrap();
-        load::load_one(&file, "t").unwrap().remove(0)
     }
 
     fn step(step: usize, obs: Obs) -> Result<Record, String> {
@@ -812,15 +807,10 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
     fn a_region_reaching_the_top_of_the_address_space_is_learned_without_overflow() {
         // Found by tests/fuzz_loader.rs: rounding a length within a page of 2^64 up to whole
         // pages overflowed (a panic in debug builds).
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.toml");
-        std::fs::write(
-            &file,
+        let case = load::case_from_toml(
             "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n\
              [[step]]\nid = \"h\"\ncall = \"let\"\nargs = { value = \"0\", len = \"-1\" }\n",
-        )
-        .unwrap();
-        let case = load::load_one(&file, "t").unwrap().remove(0);
+        );
         let seen = Seen {
             records: vec![step(0, ok(0)), Ok(Record::Done)],
             ended: Some(Ended::Exited(0)),

@@ -1110,18 +1110,7 @@ fn check_diagnostics(diags: &[Diagnostic], file: &Path, bytes: &[u8]) -> Result<
         );
         if let Some(t) = text {
             let raw = t.split('\n').nth(d.line - 1).unwrap_or("");
-            let line: String = raw
-                .strip_suffix('\r')
-                .unwrap_or(raw)
-                .chars()
-                .map(|c| {
-                    if c.is_control() && c != '\t' {
-                        '\u{fffd}'
-                    } else {
-                        c
-                    }
-                })
-                .collect();
+            let line = load::shown_line(raw);
             ensure!(
                 d.source_line == line,
                 "the diagnostic shows {:?} for line {}, which is {line:?}: {d:?}",

@@ -185,20 +185,7 @@ impl<'a> Loader<'a> {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = self.text[line_start..offset].chars().count() + 1;
-        let source_line = self.text[line_start..].split('\n').next().unwrap_or("");
-        // Shown on a terminal: a carriage return or an escape there would garble the message.
-        let source_line = source_line
-            .strip_suffix('\r')
-            .unwrap_or(source_line)
-            .chars()
-            .map(|c| {
-                if c.is_control() && c != '\t' {
-                    '\u{fffd}'
-                } else {
-                    c
-                }
-            })
-            .collect();
+        let source_line = shown_line(self.text[line_start..].split('\n').next().unwrap_or(""));
         self.diags.push(Diagnostic {
             file: self.file.to_path_buf(),
             line,
@@ -807,6 +794,34 @@ fn offset_in_string(raw: &str, at: usize) -> usize {
 
 /// `s` with its control characters escaped (`\u{1b}`): messages and fields quote what the case
 /// says, and they are printed on a terminal.
+/// Compiles the text of one case file, for unit tests that need a `Case` (the file lives only
+/// as long as the call: nothing in such a test re-reads it).
+#[cfg(test)]
+pub(crate) fn case_from_toml(text: &str) -> Case {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("t.toml");
+    std::fs::write(&file, text).expect("the case file is written");
+    load_one(&file, "t")
+        .unwrap_or_else(|d| panic!("the test case does not compile: {d:?}"))
+        .remove(0)
+}
+
+/// A line of a case file as a diagnostic shows it on a terminal: without its carriage return,
+/// and with control characters (an escape would garble the message) as U+FFFD.
+pub fn shown_line(raw: &str) -> String {
+    raw.strip_suffix('\r')
+        .unwrap_or(raw)
+        .chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

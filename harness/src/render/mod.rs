@@ -611,15 +611,10 @@ mod tests {
 
     #[test]
     fn a_region_that_was_unmapped_yields_to_a_live_neighbour() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.toml");
-        std::fs::write(
-            &file,
+        let case = crate::case::load::case_from_toml(
             "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n[[step]]\n\
              call = \"munmap\"\nargs = { addr = \"0\", len = \"0\" }\n",
-        )
-        .unwrap();
-        let case = crate::case::load::load_one(&file, "t").unwrap().remove(0);
+        );
         let mut env = Env::new(&case, 4096);
         let c = 0x7f00_0000_0000;
         env.mappings.push(("c".into(), c, 3 * 4096));
