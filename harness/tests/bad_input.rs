@@ -1,20 +1,12 @@
 //! Bad input gets a clear error: every malformed case names its file, line and field, every error
 //! is listed before anything runs, and the exit code is 2. The messages are insta snapshots.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 fn mmcheck(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-input"))
-        .output()
-        .expect("mmcheck runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::mmcheck_in("tests/fixtures/bad-input", args)
 }
 
 /// Runs `mmcheck run --cases DIR`, checks that nothing ran and the exit code is 2, and returns

@@ -1,20 +1,13 @@
 //! `mmcheck run` as a user meets it: the table, the summary line, the exit code, and the JSON
 //! document, on a fixture directory with one case of each verdict and on the real suite.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn mmcheck(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
-        .output()
-        .expect("mmcheck runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::mmcheck_in("tests/fixtures", args)
 }
 
 fn row<'a>(table: &'a str, id: &str) -> &'a str {

@@ -2,21 +2,13 @@
 //! diagnosing mmap's failures by running them, and the coverage of the knowledge base against
 //! the installed man pages and the cases.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 fn mmcheck(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("PAGER")
-        .output()
-        .expect("mmcheck runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::mmcheck_in("..", args)
 }
 
 fn json(args: &[&str]) -> serde_json::Value {

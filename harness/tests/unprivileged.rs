@@ -2,6 +2,8 @@
 //! for want of privileges. As root, the test switches to `nobody` (setpriv, util-linux) with no
 //! capabilities at all; as anyone else, it runs as that user.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -26,7 +28,7 @@ fn make_readable(dir: &Path, mode: u32) {
 
 #[test]
 fn as_an_ordinary_user_every_case_passes_or_says_why_it_skips() {
-    let root = effective_uid() == 0;
+    let root = common::effective_uid() == 0;
     // The build directory may sit where `nobody` cannot reach (/root/...): run copies instead.
     let home = tempfile::tempdir().unwrap();
     make_readable(home.path(), 0o755);
@@ -100,15 +102,4 @@ fn as_an_ordinary_user_every_case_passes_or_says_why_it_skips() {
         doc["env"]["euid"],
         cases.len() - passed
     );
-}
-
-fn effective_uid() -> u32 {
-    // The test crate has no unsafe; /proc tells the effective uid.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|u| u.parse().ok())
-        .expect("/proc/self/status has Uid")
 }

@@ -5,7 +5,35 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// Runs mmcheck in `dir` (relative to the harness crate) without a pager: (exit code, stdout,
+/// stderr).
+pub fn mmcheck_in(dir: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .env_remove("PAGER")
+        .output()
+        .expect("mmcheck runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// This process's effective uid, from /proc (the tests have no unsafe code).
+pub fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|u| u.parse().ok())
+        .expect("/proc/self/status has Uid")
+}
 
 /// Pids of the processes (other than this one) whose environment carries `marker`.
 pub fn processes_with(marker: &str) -> Vec<String> {
