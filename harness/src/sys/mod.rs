@@ -320,7 +320,7 @@ pub fn set_own_group(pid: i32) {
     let _ = setpgid(Pid::from_raw(pid), Pid::from_raw(pid));
 }
 
-/// `sig` to a whole process group (pgid > 1).
+/// `sig` to a whole process group; pgid > 1 only: never 0 (our own group) or 1 ("everyone").
 pub fn signal_group(pgid: i32, sig: i32) {
     if pgid > 1 {
         // SAFETY: kill has no memory-safety effect.
@@ -332,13 +332,7 @@ pub fn signal_group(pgid: i32, sig: i32) {
 
 /// SIGKILL to a whole process group.
 pub fn kill_group(pgid: i32) {
-    // pgid > 1: never 0 (our own group) or 1 ("everyone").
-    if pgid > 1 {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pgid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
+    signal_group(pgid, libc::SIGKILL);
 }
 
 /// Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so that
@@ -390,10 +384,7 @@ pub fn reap_strays() -> usize {
             break;
         }
         for pid in strays {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let _ = kill(pid, libc::SIGKILL);
             let _ = wait(pid, true);
             reaped += 1;
         }
