@@ -458,6 +458,7 @@ fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             }
         }
         Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
+        Fchmod => raw(nr::FCHMOD, [v.get("fd"), v.get("mode"), 0, 0, 0, 0]),
         Load => load(state, v.get("addr"), v.get("len")),
         Store => match step.text("text") {
             Some(t) => match probe::copy(v.get("addr"), t.as_ptr() as u64, t.len()) {

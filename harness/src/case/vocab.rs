@@ -34,6 +34,7 @@ pub enum Call {
     Write,
     Read,
     Fsync,
+    Fchmod,
     // Memory, through the mapping.
     Load,
     Store,
@@ -411,6 +412,15 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &[],
         doc: "fsync(fd)",
+    },
+    CallSpec {
+        name: "fchmod",
+        call: Call::Fchmod,
+        role: Role::Kernel,
+        args: &[req("fd", N), req("mode", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "fchmod(fd, mode)",
     },
     CallSpec {
         name: "load",

@@ -28,6 +28,7 @@ pub fn raw(nr: libc::c_long, a: [u64; 6]) -> SysResult {
 }
 
 pub mod nr {
+    pub use libc::SYS_fchmod as FCHMOD;
     pub use libc::{
         SYS_close as CLOSE, SYS_fallocate as FALLOCATE, SYS_fcntl as FCNTL, SYS_fsync as FSYNC,
         SYS_ftruncate as FTRUNCATE, SYS_madvise as MADVISE, SYS_memfd_create as MEMFD_CREATE,
