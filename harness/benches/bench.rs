@@ -386,7 +386,7 @@ fn per_case(case: &Case, host: &HostEnv, scratch: &Path, exe: &Path, n: usize) -
     for i in 0..n + 20 {
         let f = floor_once(page);
         let t = Instant::now();
-        let run = worker::run_case(case, scratch, None);
+        let run = worker::run_case(case, scratch, None, None);
         let d = t.elapsed();
         let (s, why) = status(run);
         check(s, &why);
@@ -400,7 +400,7 @@ fn per_case(case: &Case, host: &HostEnv, scratch: &Path, exe: &Path, n: usize) -
     for i in 0..n + 20 {
         let f = floor_once(page);
         let t = Instant::now();
-        let run = runner::run_one(case, host, &pool, false, None);
+        let run = runner::run_one(case, host, &pool, false, None, None);
         let d = t.elapsed();
         let (s, why) = status(Some(run));
         check(s, &why);
@@ -449,8 +449,9 @@ fn per_case(case: &Case, host: &HostEnv, scratch: &Path, exe: &Path, n: usize) -
         id: case.id.clone(),
         scratch: scratch.to_path_buf(),
         mutate: None,
+        layout_seed: None,
     };
-    let answer = worker::run_case(case, scratch, None).expect("a verdict");
+    let answer = worker::run_case(case, scratch, None, None).expect("a verdict");
     parts.push((
         "  request + answer JSON, both ends".to_string(),
         median_of(&mut || {

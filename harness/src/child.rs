@@ -21,6 +21,8 @@ pub struct Setup {
     pub scratch: PathBuf,
     /// A mutant kernel to pretend to be (see `mutant.rs`).
     pub mutate: Option<String>,
+    /// Scatter pads first, to move the case's mappings (see `layout.rs`).
+    pub layout_seed: Option<u64>,
 }
 
 struct State<'a> {
@@ -90,6 +92,9 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         work: work_buffer(case),
         faults_base: sys::fault_counts(),
     };
+    if let Some(seed) = setup.layout_seed {
+        crate::layout::scatter(seed, &case.id, state.page);
+    }
     run_list(&mut state, 0, 0);
     emit(setup.record_fd, &Record::Done);
     sys::exit_now(0)

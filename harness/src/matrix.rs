@@ -141,6 +141,19 @@ pub fn run(
         .collect()
 }
 
+/// Runs `f` (which starts environments through `execute`) with the same handling of interrupts
+/// as `run`: SIGTERM to every environment's group, then SIGKILL.
+pub fn with_interrupt_stop<T>(f: impl FnOnce() -> T) -> T {
+    crate::sys::become_subreaper();
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| stop_on_interrupt(&finished));
+        let out = f();
+        finished.store(true, Ordering::SeqCst);
+        out
+    })
+}
+
 /// Waits for an interrupt (or the end of the run). On an interrupt: SIGTERM to every running
 /// environment's process group, so that the host runner unmounts its scratch filesystems and
 /// the VM and gVisor scripts remove their files; after `GRACE`, SIGKILL to what is left and to
@@ -179,6 +192,39 @@ fn expand(template: &str, opts: &Options) -> String {
 
 fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)) -> EnvOutcome {
     let start = Instant::now();
+    let result = execute(env, opts, None, progress);
+    let seconds = start.elapsed().as_secs_f64();
+    match result {
+        Err(e) => EnvOutcome {
+            name: env.name.clone(),
+            key: None,
+            seconds,
+            result: Err(e),
+        },
+        Ok((key, doc, runs)) => {
+            let written = record(&key, &doc, &runs, opts);
+            EnvOutcome {
+                name: env.name.clone(),
+                key: Some(key),
+                seconds,
+                result: written.map(|snapshots| EnvRun { runs, snapshots }),
+            }
+        }
+    }
+}
+
+/// Prepares an environment and runs the suite in it (after the layout fuzzer's pads for
+/// `layout_seed`, when given): its key, its JSON document and its verdicts.
+pub fn execute(
+    env: &EnvSpec,
+    opts: &Options,
+    layout_seed: Option<u64>,
+    progress: &(dyn Fn(&str, &str) + Sync),
+) -> Result<(String, serde_json::Value, Vec<CaseRun>), String> {
+    let vars: Vec<(String, String)> = layout_seed
+        .map(|s| (crate::layout::SEED_VAR.to_string(), s.to_string()))
+        .into_iter()
+        .collect();
     let result = (|| {
         for need in &env.needs {
             let found = Command::new("sh")
@@ -201,10 +247,10 @@ fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)
         }
         if let Some(setup) = &env.setup {
             progress(&env.name, "preparing");
-            shell(&expand(setup, opts), &opts.repo, |_| {})?;
+            shell(&expand(setup, opts), &opts.repo, &[], |_| {})?;
         }
         progress(&env.name, "running");
-        let stdout = shell(&expand(&env.run, opts), &opts.repo, |line| {
+        let stdout = shell(&expand(&env.run, opts), &opts.repo, &vars, |line| {
             if let Some(p) = line.strip_prefix("mmcheck: progress ") {
                 progress(&env.name, p.split(' ').next().unwrap_or(p));
             }
@@ -223,27 +269,9 @@ fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)
             .map_err(|e| format!("its JSON cases do not parse: {e}"))?;
         Ok((key, doc, runs))
     })();
-    let seconds = start.elapsed().as_secs_f64();
-    let result = match result {
+    match result {
         Err(e) if crate::sys::interrupted() => Err(format!("interrupted; {e}")),
         other => other,
-    };
-    match result {
-        Err(e) => EnvOutcome {
-            name: env.name.clone(),
-            key: None,
-            seconds,
-            result: Err(e),
-        },
-        Ok((key, doc, runs)) => {
-            let written = record(&key, &doc, &runs, opts);
-            EnvOutcome {
-                name: env.name.clone(),
-                key: Some(key),
-                seconds,
-                result: written.map(|snapshots| EnvRun { runs, snapshots }),
-            }
-        }
     }
 }
 
@@ -259,12 +287,18 @@ fn head(s: &str) -> String {
 
 /// Runs a shell command in `dir`, in its own process group; stderr lines go to `on_line` (and
 /// the last ones into the error), stdout is returned.
-fn shell(cmd: &str, dir: &Path, on_line: impl Fn(&str) + Sync) -> Result<String, String> {
+fn shell(
+    cmd: &str,
+    dir: &Path,
+    vars: &[(String, String)],
+    on_line: impl Fn(&str) + Sync,
+) -> Result<String, String> {
     if crate::sys::interrupted() {
         return Err(format!("`{cmd}` was not started: interrupted"));
     }
     let mut child = Command::new("bash")
         .args(["-c", cmd])
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -332,7 +366,10 @@ fn record(
 ) -> Result<Vec<(String, Compared)>, String> {
     let dir = snapshot::dir(&opts.repo, key);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let results = snapshot::stable_results(doc, runs);
+    let committed: Option<serde_json::Value> = std::fs::read_to_string(dir.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let results = snapshot::stable_results(doc, runs, committed.as_ref());
     std::fs::write(
         dir.join("results.json"),
         serde_json::to_string_pretty(&results).expect("serializes") + "\n",
@@ -340,7 +377,8 @@ fn record(
     .map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut out = Vec::new();
     for group in snapshot::groups(runs) {
-        let text = snapshot::render_group(&group, runs);
+        let committed = snapshot::read(&dir.join(format!("{group}.snap")));
+        let text = snapshot::render_group(&group, runs, committed.as_deref());
         let c = snapshot::compare(&dir, key, &group, &text, opts.bless)
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         out.push((group, c));

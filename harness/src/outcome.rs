@@ -1,9 +1,9 @@
 //! The one place where a case's records and its process's end become a verdict: pass, fail (the
 //! kernel deviates from the contract), broken (the harness failed) or skip (not applicable here).
 
-use crate::case::expr::Scope;
 use crate::case::plan::{Case, Check, Expectation, Outcome, Step};
 use crate::case::vocab::{Call, Role};
+pub use crate::regions::Env;
 use crate::render;
 use crate::sys::Ended;
 use crate::version::Version;
@@ -33,6 +33,14 @@ pub struct CaseRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs: Option<String>,
     pub millis: u64,
+    /// For a skip: the need of the machine's setup that was not met. Such a case says nothing
+    /// about the kernel and is not compared with the snapshots. `None` for a kernel's skip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<crate::requires::Setup>,
+    /// Addresses that no rule could name, rendered by their distance to the nearest region:
+    /// where the kernel happened to place things shows in them (`step 3 load: $m+40*PAGE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layout_dependent: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,26 +64,34 @@ pub struct StepRun {
 }
 
 impl CaseRun {
-    pub fn skipped(case: &Case, reason: String) -> CaseRun {
+    pub fn skipped(case: &Case, unmet: crate::requires::Unmet) -> CaseRun {
         CaseRun {
-            id: case.id.clone(),
-            status: Status::Skip,
-            reason,
-            steps: Vec::new(),
-            fs: case.fs.clone(),
-            millis: 0,
+            setup: unmet.setup,
+            ..CaseRun::bare(&case.id, case.fs.clone(), Status::Skip, unmet.reason)
         }
     }
 
     pub fn broken(case: &Case, reason: String) -> CaseRun {
+        CaseRun::bare(&case.id, case.fs.clone(), Status::Broken, reason)
+    }
+
+    /// A verdict with no steps behind it.
+    pub fn bare(id: &str, fs: Option<String>, status: Status, reason: String) -> CaseRun {
         CaseRun {
-            id: case.id.clone(),
-            status: Status::Broken,
+            id: id.to_string(),
+            status,
             reason,
             steps: Vec::new(),
-            fs: case.fs.clone(),
+            fs,
             millis: 0,
+            setup: None,
+            layout_dependent: Vec::new(),
         }
+    }
+
+    /// Skipped for the machine's setup, not the kernel's behaviour: not compared.
+    pub fn not_compared(&self) -> bool {
+        self.status == Status::Skip && self.setup.is_some()
     }
 
     /// The step that decided the verdict: the first mismatch, else the first step that must
@@ -102,78 +118,6 @@ pub struct Seen {
     /// What the child wrote to stderr (a panic message, say), for broken verdicts.
     pub stderr: String,
     pub millis: u64,
-}
-
-/// Values of `$names` as the records reveal them, and the mappings they name.
-pub struct Env {
-    page: u64,
-    slots: Vec<Option<u64>>,
-    /// (name, start, length) of every mapping a step named, newest last.
-    pub mappings: Vec<(String, u64, u64)>,
-    /// Indices into `mappings` of the regions a successful `munmap` has since removed whole.
-    pub unmapped: Vec<usize>,
-}
-
-impl Scope for Env {
-    fn page(&self) -> u64 {
-        self.page
-    }
-    fn slot(&self, index: usize) -> Option<u64> {
-        self.slots.get(index).copied().flatten()
-    }
-}
-
-impl Env {
-    pub fn new(case: &Case, page: u64) -> Env {
-        Env {
-            page,
-            slots: vec![None; case.plan.slots.len()],
-            mappings: Vec::new(),
-            unmapped: Vec::new(),
-        }
-    }
-
-    pub fn page_size(&self) -> u64 {
-        self.page
-    }
-
-    fn learn(&mut self, case: &Case, step: &Step, obs: &Obs) {
-        if step.call == Call::Munmap && matches!(obs, Obs::Ok { .. }) {
-            self.forget_unmapped(step);
-        }
-        let (Some(slot), Obs::Ok { value, .. }) = (step.slot, obs) else {
-            return;
-        };
-        self.slots[slot] = Some(*value);
-        let len = match step.call {
-            Call::Mmap => step.num("len"),
-            Call::Mremap => step.num("new-len"),
-            Call::Let => step.num("len"),
-            _ => None,
-        };
-        if let Some(len) = len.and_then(|e| e.eval(self).ok()) {
-            let len = len.div_ceil(self.page).saturating_mul(self.page);
-            self.mappings
-                .push((case.plan.slots[slot].clone(), *value, len));
-        }
-    }
-}
-
-impl Env {
-    /// Marks the regions a successful munmap removed whole: a region that no longer exists
-    /// should not name a neighbour that the allocator placed near where it was.
-    fn forget_unmapped(&mut self, step: &Step) {
-        let arg = |name| step.num(name).and_then(|e| e.eval(self).ok());
-        let (Some(addr), Some(len)) = (arg("addr"), arg("len")) else {
-            return;
-        };
-        let end = addr.saturating_add(len);
-        for (i, (_, start, rlen)) in self.mappings.iter().enumerate() {
-            if *start >= addr && start.saturating_add(*rlen) <= end && !self.unmapped.contains(&i) {
-                self.unmapped.push(i);
-            }
-        }
-    }
 }
 
 /// The order in which the steps run: a fork's child steps run when the parent reaches its wait.
@@ -209,6 +153,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
     let mut broken: Option<String> = None;
     let mut crash: Option<String> = None;
     let mut done = false;
+    let mut layout_dependent: Vec<String> = Vec::new();
 
     for record in &seen.records {
         match record {
@@ -248,6 +193,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     });
                     continue;
                 };
+                env.enter(s);
                 let contract = s.contract(kernel);
                 let mismatch = check(s, contract, obs, *iterations, &env);
                 if let Some(m) = &mismatch {
@@ -265,13 +211,16 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     }
                 }
                 // Learn first, so that an mmap's own result reads as `$m`, not as a number.
-                env.learn(case, s, obs);
+                env.learn(s, obs);
                 let observed = match (s.call, obs, iterations) {
                     // A pid differs every run; that the child started is what matters.
                     (Call::Fork, Obs::Ok { .. }, _) => "child started".to_string(),
                     (_, _, Some(n)) => format!("{} (iteration {n})", render::obs(obs, &env)),
                     (_, _, None) => render::obs(obs, &env),
                 };
+                for shown in env.take_layout_dependent() {
+                    layout_dependent.push(format!("{} {}: {shown}", s.label, s.spec.name));
+                }
                 steps[*step] = Some(StepRun {
                     label: s.label.clone(),
                     call: s.spec.name.to_string(),
@@ -376,6 +325,8 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
         steps,
         fs: case.fs.clone(),
         millis: seen.millis,
+        setup: None,
+        layout_dependent,
     }
 }
 
@@ -548,7 +499,7 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
                             "expected VmFlags {}{flag} on [{}, {}), observed VmFlags: {}",
                             if *present { "+" } else { "-" },
                             render::address(m.start, env),
-                            render::address(m.end, env),
+                            render::end_address(m.end, env),
                             m.vmflags.join(" ")
                         ));
                     }

@@ -48,8 +48,15 @@ impl Pool {
     }
 
     /// Runs one case in some worker. A worker that dies is replaced, and the case is broken.
-    pub fn run(&self, case: &Case, scratch: &Path, mutate: Option<&str>) -> CaseRun {
+    pub fn run(
+        &self,
+        case: &Case,
+        scratch: &Path,
+        mutate: Option<&str>,
+        layout_seed: Option<u64>,
+    ) -> CaseRun {
         let req = Request {
+            layout_seed,
             file: case.path.clone(),
             file_id: case.file_id.clone(),
             id: case.id.clone(),

@@ -1,78 +1,190 @@
 //! Decides, before a case runs, whether this machine can run it; the reason is printed on skip.
+//!
+//! Every unmet need is one of two kinds. A property of the *kernel* (its version, its
+//! architecture, a /proc or /sys feature it lacks) is kernel behaviour: the skip is part of the
+//! environment's snapshot, like any observation. A property of the machine's *setup* (a missing
+//! mkfs tool, no root, no free huge pages, a capability the runner lacks, a sysctl set otherwise)
+//! says nothing about the kernel: the case is not compared, and the run says what to install or
+//! change. Kernel needs are checked first, so that a case both kinds would skip is skipped for
+//! the kernel's reason on every machine.
 
 use crate::case::plan::Case;
 use crate::env::{self, HostEnv};
+use serde::{Deserialize, Serialize};
+
+/// Why a case cannot run here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmet {
+    /// The sentence printed with the skip.
+    pub reason: String,
+    /// `None` for a property of the kernel; else what about the machine's setup stands in the way.
+    pub setup: Option<Setup>,
+}
+
+/// A need of the machine's setup that is not met: not kernel behaviour, so not compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Setup {
+    /// A program the runner needs is not installed.
+    Tool { tool: String, package: String },
+    /// Anything else: "not root", "no free huge pages", with how to provide it when we know.
+    Other {
+        cause: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
+}
+
+impl Unmet {
+    fn kernel(reason: String) -> Unmet {
+        Unmet {
+            reason,
+            setup: None,
+        }
+    }
+
+    fn setup(reason: String, cause: &str, fix: Option<String>) -> Unmet {
+        Unmet {
+            reason,
+            setup: Some(Setup::Other {
+                cause: cause.to_string(),
+                fix,
+            }),
+        }
+    }
+}
 
 /// `Ok` when the case can run here, else why not.
-pub fn check(case: &Case, host: &HostEnv) -> Result<(), String> {
+pub fn check(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
+    kernel_needs(case, host)?;
+    setup_needs(case, host)
+}
+
+/// Needs the kernel meets or not, wherever it runs.
+fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
     let r = &case.requires;
-    if r.root && host.euid != 0 {
-        return Err(format!("needs root; running as uid {}", host.euid));
-    }
     if !r.arch.is_empty() && !r.arch.contains(&host.machine) {
-        return Err(format!(
+        return Err(Unmet::kernel(format!(
             "written for {}; this machine is {}",
             r.arch.join(", "),
             host.machine
-        ));
+        )));
     }
     for path in &r.exists {
         if !std::path::Path::new(path).exists() {
-            return Err(format!("needs {path}, which this kernel does not have"));
+            return Err(Unmet::kernel(format!(
+                "needs {path}, which this kernel does not have"
+            )));
         }
     }
-    for (path, text) in &r.file_contains {
-        let content = std::fs::read_to_string(path).unwrap_or_default();
-        if !content.contains(text.as_str()) {
-            let seen = content.trim();
-            return Err(format!(
-                "needs {path} to contain `{text}`; it holds `{}`",
-                if seen.is_empty() {
-                    "nothing readable"
-                } else {
-                    seen
-                }
-            ));
-        }
-    }
-    if r.hugepages > 0 {
-        let free = free_huge_pages();
-        if free < r.hugepages {
-            return Err(format!(
-                "needs {} free huge pages; HugePages_Free is {free} (reserve some with \
-                 sysctl vm.nr_hugepages={})",
-                r.hugepages, r.hugepages
-            ));
-        }
-    }
-    for cap in &r.caps {
-        if !caps::has_cap(None, caps::CapSet::Effective, *cap).unwrap_or(false) {
-            return Err(format!("needs {cap} in the effective capability set"));
+    // A settings file the kernel does not have is a missing feature; one it has with another
+    // value is a setting of this machine (below).
+    for (path, _) in &r.file_contains {
+        if !std::path::Path::new(path).exists() {
+            return Err(Unmet::kernel(format!(
+                "needs {path}, which this kernel does not have"
+            )));
         }
     }
     if let (Some(range), "linux") = (&r.kernel, host.platform.as_str()) {
         match host.kernel {
             Some(v) if range.contains(v) => {}
             Some(_) => {
-                return Err(format!(
+                return Err(Unmet::kernel(format!(
                     "needs kernel {}; this is {}",
                     range.text, host.release
-                ))
+                )))
             }
             None => {
-                return Err(format!(
+                return Err(Unmet::kernel(format!(
                     "needs kernel {}; cannot read a version from `{}`",
                     range.text, host.release
-                ))
+                )))
             }
+        }
+    }
+    Ok(())
+}
+
+/// Needs of the machine's setup: privileges, tools, reserved memory, settings.
+fn setup_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
+    let r = &case.requires;
+    if r.root && host.euid != 0 {
+        return Err(Unmet::setup(
+            format!("needs root; running as uid {}", host.euid),
+            "not run as root",
+            None,
+        ));
+    }
+    for (path, text) in &r.file_contains {
+        let content = std::fs::read_to_string(path).unwrap_or_default();
+        if !content.contains(text.as_str()) {
+            let seen = content.trim();
+            let seen = if seen.is_empty() {
+                "nothing readable"
+            } else {
+                seen
+            };
+            return Err(Unmet::setup(
+                format!("needs {path} to contain `{text}`; it holds `{seen}`"),
+                &format!("{path} does not contain `{text}`"),
+                None,
+            ));
+        }
+    }
+    if r.hugepages > 0 {
+        let free = free_huge_pages();
+        if free < r.hugepages {
+            let fix = format!("sysctl vm.nr_hugepages={}", r.hugepages);
+            return Err(Unmet::setup(
+                format!(
+                    "needs {} free huge pages; HugePages_Free is {free} (reserve some with {fix})",
+                    r.hugepages
+                ),
+                "too few free huge pages",
+                Some(fix),
+            ));
+        }
+    }
+    for cap in &r.caps {
+        if !caps::has_cap(None, caps::CapSet::Effective, *cap).unwrap_or(false) {
+            return Err(Unmet::setup(
+                format!("needs {cap} in the effective capability set"),
+                &format!("the runner lacks {cap}"),
+                None,
+            ));
         }
     }
     if let Some(fs) = &case.fs {
         if host.scratch_for(fs).is_none() {
-            return Err(env::scratch_hint(host, fs));
+            let reason = env::scratch_hint(host, fs);
+            let setup = match host.scratch_problems.iter().find(|(name, _)| name == fs) {
+                Some((_, why)) => missing_tool(why).unwrap_or_else(|| Setup::Other {
+                    cause: format!("no scratch {fs}"),
+                    fix: None,
+                }),
+                None => Setup::Other {
+                    cause: format!("no writable {fs} directory"),
+                    fix: Some(format!("run as root, or MMCHECK_SCRATCH={fs}=DIR")),
+                },
+            };
+            return Err(Unmet {
+                reason,
+                setup: Some(setup),
+            });
         }
     }
     Ok(())
+}
+
+/// The janitor's "mkfs.xfs is not installed (apt-get install xfsprogs)" as a missing tool.
+fn missing_tool(why: &str) -> Option<Setup> {
+    let (tool, rest) = why.split_once(" is not installed (apt-get install ")?;
+    let package = rest.strip_suffix(')')?;
+    Some(Setup::Tool {
+        tool: tool.to_string(),
+        package: package.to_string(),
+    })
 }
 
 /// HugePages_Free from /proc/meminfo (0 when it cannot be read).
@@ -85,4 +197,21 @@ fn free_huge_pages() -> u64 {
                 .and_then(|v| v.trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_mkfs_is_a_tool_of_the_setup() {
+        assert_eq!(
+            missing_tool("mkfs.xfs is not installed (apt-get install xfsprogs)"),
+            Some(Setup::Tool {
+                tool: "mkfs.xfs".into(),
+                package: "xfsprogs".into()
+            })
+        );
+        assert_eq!(missing_tool("losetup failed: no free loop device"), None);
+    }
 }

@@ -64,22 +64,25 @@ pub fn run_one(
     pool: &Pool,
     force: bool,
     mutate: Option<&str>,
+    layout_seed: Option<u64>,
 ) -> CaseRun {
-    if let Err(reason) = requires::check(case, host) {
+    if let Err(unmet) = requires::check(case, host) {
         if !force {
-            return CaseRun::skipped(case, reason);
+            return CaseRun::skipped(case, unmet);
         }
     }
-    pool.run(case, &scratch_dir(case, host), mutate)
+    pool.run(case, &scratch_dir(case, host), mutate, layout_seed)
 }
 
-/// Runs the cases (each against the real kernel, or a mutant) on `jobs` threads; `progress` is called after each with (done, total, run).
-/// After an interrupt no further case starts, and only the finished ones are returned.
+/// Runs the cases (each against the real kernel, or a mutant) on `jobs` threads, each after the
+/// layout fuzzer's pads when there is a seed; `progress` is called after each with (done, total,
+/// run). After an interrupt no further case starts, and only the finished ones are returned.
 pub fn run_all(
     cases: &[(&Case, Option<&str>)],
     host: &HostEnv,
     exe: &Path,
     jobs: usize,
+    layout_seed: Option<u64>,
     progress: &(dyn Fn(usize, usize, &CaseRun) + Sync),
 ) -> Vec<CaseRun> {
     let pool = Pool::new(exe);
@@ -96,7 +99,7 @@ pub fn run_all(
                 let Some((case, mutate)) = cases.get(i) else {
                     break;
                 };
-                let run = run_one(case, host, &pool, false, *mutate);
+                let run = run_one(case, host, &pool, false, *mutate, layout_seed);
                 if crate::sys::interrupted() && run.status == Status::Broken {
                     // Cut short by the interrupt (its worker stopped it): no verdict.
                     break;

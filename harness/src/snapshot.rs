@@ -23,29 +23,77 @@ pub fn groups<'a>(runs: impl IntoIterator<Item = &'a CaseRun>) -> Vec<String> {
 }
 
 /// The snapshot text of one group: each case with its verdict, then each step's observation.
-pub fn render_group(group: &str, runs: &[CaseRun]) -> String {
+/// A case skipped for the machine's setup (a missing mkfs, no root) was not observed: it keeps
+/// what the committed snapshot says of it, if that is an observation, and is left out otherwise.
+pub fn render_group(group: &str, runs: &[CaseRun], committed: Option<&str>) -> String {
     let mut runs: Vec<&CaseRun> = runs.iter().filter(|r| group_of(&r.id) == group).collect();
     runs.sort_by(|a, b| a.id.cmp(&b.id));
+    let kept = committed.map(case_blocks).unwrap_or_default();
     let mut out = String::new();
     for r in runs {
-        let verdict = match r.status {
-            Status::Pass => "pass".to_string(),
-            Status::Fail => format!("FAIL: {}", stable(first_line(&r.reason))),
-            Status::Broken => format!("BROKEN: {}", stable(first_line(&r.reason))),
-            // "needs kernel >=6.10; this is 6.1.0-28-cloud-amd64": the release's patch level is
-            // not part of the environment key, so it stays out of the snapshot.
-            Status::Skip => format!(
-                "skip ({})",
-                stable(r.reason.split(';').next().unwrap_or(""))
-            ),
-        };
-        out.push_str(&format!("{}: {verdict}\n", r.id));
-        for s in &r.steps {
-            out.push_str(&format!("  {} {}: {}\n", s.label, s.call, stable_step(s)));
+        if r.not_compared() {
+            if let Some((_, block)) = kept.iter().find(|(id, _)| *id == r.id) {
+                if !is_skip(block) {
+                    out.push_str(block.trim_end());
+                    out.push_str("\n\n");
+                }
+            }
+            continue;
         }
-        out.push('\n');
+        out.push_str(&render_case(r));
     }
     out
+}
+
+/// One case's block: `id: verdict`, its steps, and any layout-dependent rendering.
+fn render_case(r: &CaseRun) -> String {
+    let verdict = match r.status {
+        Status::Pass => "pass".to_string(),
+        Status::Fail => format!("FAIL: {}", stable(first_line(&r.reason))),
+        Status::Broken => format!("BROKEN: {}", stable(first_line(&r.reason))),
+        // "needs kernel >=6.10; this is 6.1.0-28-cloud-amd64": the release's patch level is
+        // not part of the environment key, so it stays out of the snapshot.
+        Status::Skip => format!(
+            "skip ({})",
+            stable(r.reason.split(';').next().unwrap_or(""))
+        ),
+    };
+    let mut out = format!("{}: {verdict}\n", r.id);
+    for s in &r.steps {
+        out.push_str(&format!("  {} {}: {}\n", s.label, s.call, stable_step(s)));
+    }
+    if !r.layout_dependent.is_empty() {
+        out.push_str(&format!(
+            "  layout-dependent: {}\n",
+            stable(&r.layout_dependent.join("; "))
+        ));
+    }
+    out.push('\n');
+    out
+}
+
+/// A snapshot's case blocks, by id.
+pub fn case_blocks(text: &str) -> Vec<(&str, &str)> {
+    text.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .filter_map(|b| {
+            let b = b.trim_start_matches('\n');
+            let id = b.split_once(": ")?.0;
+            Some((id, b))
+        })
+        .collect()
+}
+
+fn is_skip(block: &str) -> bool {
+    block.lines().next().is_some_and(|l| {
+        l.split_once(": ")
+            .is_some_and(|(_, v)| v.starts_with("skip"))
+    })
+}
+
+/// The cases of a set of runs that were not observed because of the machine's setup.
+pub fn not_compared(runs: &[CaseRun]) -> Vec<&CaseRun> {
+    runs.iter().filter(|r| r.not_compared()).collect()
 }
 
 /// A step's observation as the snapshot keeps it. Fault counts vary by a few from run to run
@@ -113,12 +161,27 @@ fn round_iterations(text: &str) -> String {
 
 /// The stable form of a run's JSON document, committed as `snapshots/<key>/results.json` for
 /// reports: the environment, and per case its verdict and observed steps, without raw values,
-/// timings or machine paths.
-pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::Value {
+/// timings or machine paths. As in `render_group`, a case skipped for the machine's setup keeps
+/// its entry of the `committed` results, if that is an observation, and is left out otherwise.
+pub fn stable_results(
+    doc: &serde_json::Value,
+    runs: &[CaseRun],
+    committed: Option<&serde_json::Value>,
+) -> serde_json::Value {
     let env = &doc["env"];
+    let kept = |id: &str| {
+        committed?["cases"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == id && c["status"] != "skip")
+            .cloned()
+    };
     let cases: Vec<serde_json::Value> = runs
         .iter()
-        .map(|r| {
+        .filter_map(|r| {
+            if r.not_compared() {
+                return kept(&r.id);
+            }
             let c = doc["cases"]
                 .as_array()
                 .and_then(|cs| cs.iter().find(|c| c["id"] == r.id.as_str()));
@@ -136,7 +199,7 @@ pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::
                     })
                 })
                 .collect();
-            serde_json::json!({
+            Some(serde_json::json!({
                 "id": r.id,
                 "summary": c.map(|c| c["summary"].clone()),
                 "symbols": c.map(|c| c["symbols"].clone()),
@@ -144,9 +207,16 @@ pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::
                 "status": r.status,
                 "reason": stable(r.reason.split(';').next().unwrap_or("")),
                 "steps": steps,
-            })
+            }))
         })
         .collect();
+    let count = |status: &str| cases.iter().filter(|c| c["status"] == status).count();
+    let totals = serde_json::json!({
+        "passed": count("pass"),
+        "failed": count("fail"),
+        "broken": count("broken"),
+        "skipped": count("skip"),
+    });
     serde_json::json!({
         "env": {
             "key": env["key"],
@@ -155,7 +225,7 @@ pub fn stable_results(doc: &serde_json::Value, runs: &[CaseRun]) -> serde_json::
             "platform": env["platform"],
             "page_size": env["page_size"],
         },
-        "totals": doc["totals"],
+        "totals": totals,
         "cases": cases,
     })
 }

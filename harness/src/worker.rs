@@ -27,6 +27,9 @@ pub struct Request {
     /// Run against this mutant kernel instead of the real one.
     #[serde(default)]
     pub mutate: Option<String>,
+    /// Scatter the layout fuzzer's pads first (`layout.rs`).
+    #[serde(default)]
+    pub layout_seed: Option<u64>,
 }
 
 /// Serves requests from stdin until it closes or the worker is interrupted.
@@ -90,17 +93,15 @@ fn run_request(req: &Request, cache: &mut Cache) -> Option<CaseRun> {
     let case = match case {
         Ok(c) => c,
         Err(e) => {
-            return Some(CaseRun {
-                id: req.id.clone(),
-                status: outcome::Status::Broken,
-                reason: format!("the worker could not load the case: {e}"),
-                steps: Vec::new(),
-                fs: None,
-                millis: 0,
-            })
+            return Some(CaseRun::bare(
+                &req.id,
+                None,
+                outcome::Status::Broken,
+                format!("the worker could not load the case: {e}"),
+            ))
         }
     };
-    run_case(case, &req.scratch, req.mutate.clone())
+    run_case(case, &req.scratch, req.mutate.clone(), req.layout_seed)
 }
 
 /// Forks the case's child and supervises it. The scratch directory is removed when this returns,
@@ -109,6 +110,7 @@ pub fn run_case(
     case: &Case,
     scratch_root: &std::path::Path,
     mutate: Option<String>,
+    layout_seed: Option<u64>,
 ) -> Option<CaseRun> {
     // Only a case that makes or opens files gets a directory of its own (making and removing
     // one costs about 0.15 ms on ext4); the others never touch the filesystem.
@@ -162,6 +164,7 @@ pub fn run_case(
                 stderr_fd: log.unwrap_or(-1),
                 scratch,
                 mutate,
+                layout_seed,
             };
             child::main(case, &setup)
         }

@@ -8,6 +8,13 @@
 //! - `snapshot linux-6.18-x86_64/mprotect`: what this kernel did in every case of a group,
 //!   compared with the committed snapshot of this environment. The verdicts above judge the
 //!   documented contract; the snapshot records the kernel's behaviour, so that kernels diff.
+//!   The group then runs again under three layout seeds (`layout.rs`: pads that move every
+//!   mapping the case makes), and must read the same each time: a snapshot that depends on
+//!   where the kernel placed things would change by itself. `MMCHECK_LAYOUT_SEED=N` picks the
+//!   first of the three seeds (default 1).
+//!
+//! Cases skipped for the machine's setup (a missing mkfs tool, no huge pages) are not compared;
+//! the run ends with a line per cause on stderr.
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use mmcheck::case::load;
@@ -34,7 +41,7 @@ impl Shared {
         if let Some(run) = self.runs.lock().expect("runs lock").get(&case.id) {
             return run.clone();
         }
-        let run = runner::run_one(case, &self.host, &self.pool, false, None);
+        let run = runner::run_one(case, &self.host, &self.pool, false, None, None);
         self.runs
             .lock()
             .expect("runs lock")
@@ -74,6 +81,17 @@ fn main() {
         trials.push(no_selftest_trial(&cases));
     }
     let conclusion = libtest_mimic::run(&args, trials);
+    // What this machine's setup kept from running was not compared with the snapshots; say so,
+    // with what to install, so that a green run never hides it.
+    let not_compared: Vec<CaseRun> = shared
+        .runs
+        .lock()
+        .expect("runs lock")
+        .values()
+        .filter(|r| r.not_compared())
+        .cloned()
+        .collect();
+    render::not_compared(&mut std::io::stderr(), &not_compared);
     // Unmount before exiting: exit() would skip the drops.
     drop(shared);
     drop(mounts);
@@ -89,7 +107,7 @@ fn case_trials(cases: &[Case], shared: &Arc<Shared>, force: bool) -> Vec<Trial> 
             Trial::ignorable_test(case.id.clone(), move || {
                 // --ignored runs cases whatever their requirements: not the verdict to share.
                 let run = if force {
-                    runner::run_one(&case, &shared.host, &shared.pool, true, None)
+                    runner::run_one(&case, &shared.host, &shared.pool, true, None, None)
                 } else {
                     shared.run(&case)
                 };
@@ -139,7 +157,7 @@ fn mutant_trials(cases: &[Case], shared: &Arc<Shared>) -> Vec<Trial> {
             let (case, shared) = (case.clone(), Arc::clone(shared));
             let name = format!("{} (kernel ignores {m})", case.id);
             Trial::ignorable_test(name, move || {
-                let run = runner::run_one(&case, &shared.host, &shared.pool, false, Some(m));
+                let run = runner::run_one(&case, &shared.host, &shared.pool, false, Some(m), None);
                 let verdict = render::MutantVerdict::of(&case, m, &run);
                 match run.status {
                     Status::Skip => Ok(Completion::ignored_with(run.reason)),
@@ -176,11 +194,67 @@ fn snapshot_trials(cases: &[Case], shared: &Arc<Shared>, repo: &Path) -> Vec<Tri
             );
             Trial::ignorable_test(format!("snapshot {key}/{group}"), move || {
                 let runs: Vec<_> = members.iter().map(|c| shared.run(c)).collect();
-                let text = snapshot::render_group(&group, &runs);
-                check_snapshot(&dir, &key, &group, &text, committed, bless)
+                let snap = snapshot::read(&dir.join(format!("{group}.snap")));
+                let text = snapshot::render_group(&group, &runs, snap.as_deref());
+                let done = check_snapshot(&dir, &key, &group, &text, committed, bless)?;
+                // Blessed or new, this run's rendering is the one the seeds must reproduce.
+                let expected = match &snap {
+                    Some(snap) if !bless => snap,
+                    _ => &text,
+                };
+                check_layouts(&shared, &members, &group, expected)?;
+                Ok(done)
             })
         })
         .collect()
+}
+
+/// The seeds the snapshot trials run under: three, from `MMCHECK_LAYOUT_SEED` (default 1).
+fn layout_seeds() -> Vec<u64> {
+    let first = match mmcheck::layout::seed_from_env() {
+        Ok(seed) => seed.unwrap_or(1),
+        Err(e) => panic!("{e}"),
+    };
+    (0..3).map(|i| first.wrapping_add(i)).collect()
+}
+
+/// Runs a group under each layout seed and fails, naming the seed and the cases, if any
+/// rendering differs from `expected` (the committed snapshot, or this run's when there is none).
+fn check_layouts(
+    shared: &Shared,
+    members: &[Case],
+    group: &str,
+    expected: &str,
+) -> Result<(), Failed> {
+    for seed in layout_seeds() {
+        let runs: Vec<CaseRun> = members
+            .iter()
+            .map(|c| runner::run_one(c, &shared.host, &shared.pool, false, None, Some(seed)))
+            .collect();
+        let seeded = snapshot::render_group(group, &runs, Some(expected));
+        if seeded.trim_end() == expected.trim_end() {
+            continue;
+        }
+        let old = snapshot::case_blocks(expected);
+        let mut msg = format!(
+            "under MMCHECK_LAYOUT_SEED={seed} (pads that move the cases' mappings) the {group}              cases read differently: a rendering that depends on where the kernel placed things,              which is a bug of the harness or of the case, not a kernel change.\n"
+        );
+        for (id, block) in snapshot::case_blocks(&seeded) {
+            let before = old
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, b)| b.trim_end());
+            if before != Some(block.trim_end()) {
+                msg.push_str(&format!(
+                    "\n{id}\n  expected:\n    {}\n  under seed {seed}:\n    {}\n",
+                    before.unwrap_or("(nothing)").replace('\n', "\n    "),
+                    block.trim_end().replace('\n', "\n    ")
+                ));
+            }
+        }
+        return Err(Failed::from(msg));
+    }
+    Ok(())
 }
 
 fn check_snapshot(

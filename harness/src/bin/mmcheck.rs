@@ -37,6 +37,10 @@ enum Command {
         /// Print `mmcheck: progress N/M ID` on stderr as cases finish.
         #[arg(long)]
         progress: bool,
+        /// Move every case's mappings with the layout fuzzer's pads for this seed first
+        /// (default: $MMCHECK_LAYOUT_SEED, else none). The verdicts and renderings must not change.
+        #[arg(long, value_name = "N")]
+        layout_seed: Option<u64>,
     },
     /// Run each case against mutant kernels that ignore one call it names in `symbols`; a case
     /// that still passes does not observe that call's effect.
@@ -64,6 +68,28 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         envs: Option<PathBuf>,
         /// A statically linked mmcheck, for environments without this machine's libraries.
+        #[arg(long = "static", value_name = "FILE")]
+        static_mmcheck: Option<PathBuf>,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
+    /// Run the suite in environments of ci/environments.toml once unseeded and then under many
+    /// layout seeds, and report every case whose rendering differs from the committed
+    /// snapshots (a rendering that depends on where the kernel placed things).
+    Stability {
+        /// An environment and how many seeds to run it under: `host:30`, `gvisor:10`
+        /// (default: host with --seeds).
+        #[arg(long = "env", value_name = "NAME[:SEEDS]")]
+        envs: Vec<String>,
+        /// Seeds for an environment named without a count.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10000))]
+        seeds: u64,
+        /// The first seed (seeds run from here up).
+        #[arg(long, default_value_t = 1)]
+        first_seed: u64,
+        /// The environments file.
+        #[arg(long, value_name = "FILE")]
+        env_file: Option<PathBuf>,
         #[arg(long = "static", value_name = "FILE")]
         static_mmcheck: Option<PathBuf>,
         #[arg(long, value_name = "DIR")]
@@ -243,13 +269,22 @@ fn main() -> ExitCode {
             jobs,
             cases,
         } => mutants(filter, jobs, cases),
+        Command::Stability {
+            envs,
+            seeds,
+            first_seed,
+            env_file,
+            static_mmcheck,
+            cases,
+        } => stability(envs, seeds, first_seed, env_file, static_mmcheck, cases),
         Command::Run {
             filter,
             format,
             jobs,
             cases,
             progress,
-        } => run(filter, format, jobs, cases, progress),
+            layout_seed,
+        } => run(filter, format, jobs, cases, progress, layout_seed),
     }
 }
 
@@ -308,7 +343,18 @@ fn run(
     jobs: Option<u16>,
     cases: Option<PathBuf>,
     progress: bool,
+    layout_seed: Option<u64>,
 ) -> ExitCode {
+    let layout_seed = match layout_seed
+        .map(Some)
+        .map_or_else(mmcheck::layout::seed_from_env, Ok)
+    {
+        Ok(seed) => seed,
+        Err(e) => {
+            render::error(&mut std::io::stderr(), &e);
+            return ExitCode::from(2);
+        }
+    };
     let dir = cases_dir(cases);
     let cases = match load_or_report(&dir) {
         Ok(c) => c,
@@ -347,7 +393,7 @@ fn run(
             render::progress(&mut std::io::stderr(), done, total, &run.id);
         }
     };
-    let runs = runner::run_all(&work, &host, &exe, jobs, &report);
+    let runs = runner::run_all(&work, &host, &exe, jobs, layout_seed, &report);
     let seconds = start.elapsed().as_secs_f64();
     let interrupted = mmcheck::sys::interrupted();
     // After an interrupt, the verdicts gathered so far are printed all the same: only the cases
@@ -362,6 +408,7 @@ fn run(
     match format {
         Format::Table => {
             render::table(&mut out, &runs);
+            render::not_compared(&mut out, &runs);
             render::summary(&mut out, render::Totals::of(&runs), seconds);
         }
         Format::Json => render::json(&mut out, &host, &ran, &runs),
@@ -417,7 +464,7 @@ fn mutants(filter: Vec<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> Ex
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
+    let runs = runner::run_all(&work, &host, &exe, jobs, None, &|_, _, _| {});
     if mmcheck::sys::interrupted() {
         return ExitCode::from(130);
     }
@@ -603,11 +650,11 @@ fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode 
         let (host, _mounts) = runner::prepare_host(&selected, &exe);
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
-        let runs = runner::run_all(&work, &host, &exe, jobs, &|_, _, _| {});
+        let runs = runner::run_all(&work, &host, &exe, jobs, None, &|_, _, _| {});
         let mut doc = Vec::new();
         render::json(&mut doc, &host, &selected, &runs);
         let doc: serde_json::Value = serde_json::from_slice(&doc).expect("our own JSON");
-        let fresh = mmcheck::snapshot::stable_results(&doc, &runs);
+        let fresh = mmcheck::snapshot::stable_results(&doc, &runs, None);
         docs.retain(|d| d["env"]["key"] != fresh["env"]["key"]);
         docs.insert(0, fresh);
     }
@@ -690,6 +737,92 @@ fn resume(
         stderr_fd: -1,
         scratch,
         mutate,
+        layout_seed: None,
     };
     child::resume(&case, &setup, step, slots)
+}
+
+fn stability(
+    envs: Vec<String>,
+    seeds: u64,
+    first_seed: u64,
+    env_file: Option<PathBuf>,
+    static_mmcheck: Option<PathBuf>,
+    cases: Option<PathBuf>,
+) -> ExitCode {
+    let (cases, repo) = cases_and_repo(cases);
+    if let Err(code) = load_or_report(&cases) {
+        return code;
+    }
+    let envs_file = env_file.unwrap_or_else(|| repo.join("ci/environments.toml"));
+    let spec = match mmcheck::matrix::load(&envs_file) {
+        Ok(s) => s,
+        Err(e) => {
+            render::error(&mut std::io::stderr(), &e);
+            return ExitCode::from(2);
+        }
+    };
+    let wanted = if envs.is_empty() {
+        vec!["host".to_string()]
+    } else {
+        envs
+    };
+    let mut plan = Vec::new();
+    for item in &wanted {
+        let (name, count) = match item.split_once(':') {
+            Some((n, c)) => match c.parse::<u64>() {
+                Ok(c) if c >= 1 => (n, c),
+                _ => {
+                    let why =
+                        format!("--env {item}: expected NAME:SEEDS with SEEDS a number from 1");
+                    render::error(&mut std::io::stderr(), &why);
+                    return ExitCode::from(2);
+                }
+            },
+            None => (item.as_str(), seeds),
+        };
+        let Some(env) = spec.envs.iter().find(|e| e.name == name) else {
+            let known: Vec<&str> = spec.envs.iter().map(|e| e.name.as_str()).collect();
+            let why = format!(
+                "no environment `{name}` in {} (it has: {})",
+                envs_file.display(),
+                known.join(", ")
+            );
+            render::error(&mut std::io::stderr(), &why);
+            return ExitCode::from(2);
+        };
+        let seeds: Vec<u64> = (0..count).map(|i| first_seed.saturating_add(i)).collect();
+        plan.push((env.clone(), seeds));
+    }
+    let opts = mmcheck::matrix::Options {
+        mmcheck: std::env::current_exe().expect("the running executable has a path"),
+        static_mmcheck: static_mmcheck
+            .unwrap_or_else(|| repo.join("target/x86_64-unknown-linux-gnu/release/mmcheck")),
+        work: repo.join("target/matrix"),
+        cases,
+        repo,
+        jobs: 1,
+        bless: false,
+    };
+    mmcheck::sys::catch_interrupts();
+    let status = |env: &str, what: &str| render::matrix_status(&mut std::io::stderr(), env, what);
+    let mut outcomes = Vec::new();
+    for (env, seeds) in &plan {
+        let outcome = mmcheck::matrix::with_interrupt_stop(|| {
+            mmcheck::stability::run(env, &opts, seeds, &status)
+        });
+        outcomes.push((env.name.clone(), outcome));
+    }
+    render::stability(&mut std::io::stdout().lock(), &outcomes);
+    if mmcheck::sys::interrupted() {
+        return ExitCode::from(130);
+    }
+    let bad = outcomes
+        .iter()
+        .any(|(_, o)| o.as_ref().map_or(true, |o| !o.changed.is_empty()));
+    if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }

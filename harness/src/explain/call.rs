@@ -245,7 +245,7 @@ pub fn run(text: &str, exe: &Path, scratch: &Path) -> Result<Report, ExplainErro
     })?;
     let case = case.into_iter().next().expect("one case");
     let pool = Pool::new(exe);
-    let run = pool.run(&case, scratch, None);
+    let run = pool.run(&case, scratch, None, None);
     Ok(diagnose(&parsed, &case, &run))
 }
 
