@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint cases bench bless build static matrix report e2e fuzz clean
+.PHONY: run test setup lint cases bench bless build static matrix stability report e2e fuzz clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -9,6 +9,12 @@ run: build
 
 build:
 	$(CARGO) build --release --locked
+
+## As root: install every optional package the suite, the matrix and the report use (mkfs tools
+## for xfs and btrfs, manpages-dev, QEMU, busybox-static, runsc, chromium, ...). Neither `make run`
+## nor `make test` needs it: what a missing tool keeps from running is skipped and not compared.
+setup:
+	bash ci/setup.sh
 
 ## Everything CI checks: formatting, clippy, unit tests, every case as a test, bad-input tests.
 test: lint
@@ -29,6 +35,13 @@ static:
 matrix: build static
 	./target/release/mmcheck matrix --static $(STATIC) $(if $(BLESS),--bless) \
 		$(foreach e,$(ONLY),--only $(e))
+
+## The snapshots must not depend on where the kernel places mappings: the host suite under 30
+## layout seeds and gVisor under 10 (MMCHECK_LAYOUT_SEED: pads that move every case's mappings),
+## each rendering compared with the committed snapshots; fails on any change.
+STABILITY ?= --env host:30 --env gvisor:10
+stability: build static
+	./target/release/mmcheck stability --static $(STATIC) $(STABILITY)
 
 ## The compatibility report from the committed snapshots, into docs/compat/ (committed).
 report: build

@@ -219,7 +219,10 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     (_, _, None) => render::obs(obs, &env),
                 };
                 for shown in env.take_layout_dependent() {
-                    layout_dependent.push(format!("{} {}: {shown}", s.label, s.spec.name));
+                    let entry = format!("{} {}: {shown}", s.label, s.spec.name);
+                    if !layout_dependent.contains(&entry) {
+                        layout_dependent.push(entry);
+                    }
                 }
                 steps[*step] = Some(StepRun {
                     label: s.label.clone(),

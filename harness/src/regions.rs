@@ -21,6 +21,8 @@ pub struct Env {
     pub unmapped: Vec<usize>,
     /// The range the step being judged touched, from its own `addr` argument.
     touched: Option<Touched>,
+    /// Whether the step being judged returns an address the kernel chose (mmap, mremap).
+    placing: bool,
     /// Renderings that only proximity could name, since `take_layout_dependent`.
     layout_dependent: RefCell<Vec<String>>,
 }
@@ -33,11 +35,13 @@ struct Touched {
     end: u64,
 }
 
-/// Whether an address is a point (a fault, a start) or the exclusive end of a range.
+/// Whether an address is a point (a fault, a start), the exclusive end of a range, or the
+/// address of a new mapping that the kernel placed where it chose (mmap's and mremap's result).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Point {
     At,
     End,
+    Placed,
 }
 
 /// How an address reads.
@@ -47,6 +51,9 @@ pub enum Name {
     Relative { name: String, delta: i128 },
     /// A number that is not near anything the case named (or is not an address at all).
     Raw(u64),
+    /// A new mapping placed outside every named region and outside the range asked for: where
+    /// exactly is the allocator's business, so it is not shown.
+    Elsewhere,
 }
 
 impl Scope for Env {
@@ -67,12 +74,18 @@ impl Env {
             mappings: Vec::new(),
             unmapped: Vec::new(),
             touched: None,
+            placing: false,
             layout_dependent: RefCell::new(Vec::new()),
         }
     }
 
     pub fn page_size(&self) -> u64 {
         self.page
+    }
+
+    /// Whether the step being judged returns an address the kernel chose (mmap, mremap).
+    pub fn placing(&self) -> bool {
+        self.placing
     }
 
     /// Takes note of what a step revealed: the value of its `$name`, the region it mapped, the
@@ -127,6 +140,7 @@ impl Env {
     /// The step about to be judged: the range its `addr` argument touches names what no region
     /// holds. Evaluated before the step's own result is learned.
     pub fn enter(&mut self, step: &Step) {
+        self.placing = matches!(step.call, Call::Mmap | Call::Mremap);
         self.touched = (|| {
             let expr = step.num("addr")?;
             let start = expr.eval(self).ok()?;
@@ -176,7 +190,7 @@ impl Env {
     /// as the end of the new mapping in the next.
     pub fn name(&self, addr: u64, point: Point) -> (Name, bool) {
         let probe = match point {
-            Point::At => addr,
+            Point::At | Point::Placed => addr,
             Point::End => addr.saturating_sub(1),
         };
         let holds = |(_, start, len): &&(String, u64, u64)| {
@@ -219,6 +233,9 @@ impl Env {
         }
         if let Some((name, start, _)) = gone() {
             return (relative(name, *start), false);
+        }
+        if point == Point::Placed {
+            return (Name::Elsewhere, false);
         }
         let slack = 16 * self.page as i128;
         let distance = |(_, start, len): &(String, u64, u64)| {
@@ -330,6 +347,11 @@ mod tests {
         assert_eq!(
             env.name(m + 11 * 4096, Point::At),
             (rel("x", 2 * 4096), true)
+        );
+        // A new mapping placed near $x but outside everything named and asked for.
+        assert_eq!(
+            env.name(m + 11 * 4096, Point::Placed),
+            (Name::Elsewhere, false)
         );
         // Far from everything: a raw number; small numbers are counts.
         assert_eq!(

@@ -160,7 +160,7 @@ fn setup_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             let reason = env::scratch_hint(host, fs);
             let setup = match host.scratch_problems.iter().find(|(name, _)| name == fs) {
                 Some((_, why)) => missing_tool(why).unwrap_or_else(|| Setup::Other {
-                    cause: format!("no scratch {fs}"),
+                    cause: format!("could not make a scratch {fs}: {why}"),
                     fix: None,
                 }),
                 None => Setup::Other {

@@ -35,6 +35,12 @@ pub fn end_address(addr: u64, env: &Env) -> String {
     address_as(addr, Point::End, env)
 }
 
+/// The result of mmap or mremap: `$m`, or `<elsewhere>` for a new mapping outside every named
+/// region and outside the range the call asked for.
+pub fn placed_address(addr: u64, env: &Env) -> String {
+    address_as(addr, Point::Placed, env)
+}
+
 fn address_as(addr: u64, point: Point, env: &Env) -> String {
     let (name, by_proximity) = env.name(addr, point);
     let shown = match name {
@@ -53,6 +59,7 @@ fn address_as(addr: u64, point: Point, env: &Env) -> String {
         }
         Name::Raw(n) if n < 0x10000 => n.to_string(),
         Name::Raw(n) => format!("{n:#x}"),
+        Name::Elsewhere => "<elsewhere>".into(),
     };
     if by_proximity {
         env.flag_layout_dependent(shown.clone());
@@ -173,6 +180,7 @@ pub fn obs(o: &Obs, env: &Env) -> String {
         }
         Obs::NotRun { reason } => format!("not run: {reason}"),
         Obs::Ok { value, data } => match data {
+            None if env.placing() => format!("= {}", placed_address(*value, env)),
             None => format!("= {}", address(*value, env)),
             Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
             Some(Data::Maps(m)) => maps(m, env),
@@ -341,6 +349,9 @@ pub fn not_compared_lines(runs: &[CaseRun]) -> Vec<String> {
             }
         }
     }
+    // In a fixed order: the cases finish in any order.
+    tools.sort();
+    others.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let cases = |n: usize| format!("{n} case{}", if n == 1 { "" } else { "s" });
     let mut lines = Vec::new();
     if tool_cases > 0 {

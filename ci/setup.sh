@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make setup`: installs, as root on Debian 12 (or Ubuntu), every optional package the suite, the
+# matrix and the report's browser test use. Without them `make run` and `make test` still pass:
+# cases that need a missing tool are skipped and not compared, with a line saying what to install.
+#   - e2fsprogs, xfsprogs, btrfs-progs, mount: the scratch filesystems the runner loop-mounts as
+#     root, so that filesystem-dependent cases run on ext4, xfs and btrfs as well as tmpfs;
+#   - manpages-dev: the man pages `mmcheck explain` quotes;
+#   - qemu-system-x86, busybox-static, cpio, kmod, xz-utils: the Linux 6.1 and 6.12 VMs of
+#     `make matrix`; runsc: its gVisor environment;
+#   - chromium, nodejs, npm: `make e2e`, the report in a headless browser.
+# Only what is missing is installed; a second run installs nothing.
+set -euo pipefail
+packages=()
+need() { command -v "$1" >/dev/null 2>&1 || packages+=("$2"); }
+need make make
+need cc gcc
+need mkfs.ext4 e2fsprogs
+need mkfs.xfs xfsprogs
+need mkfs.btrfs btrfs-progs
+need losetup mount
+[ -e /usr/share/man/man2/mmap.2.gz ] || packages+=(manpages-dev)
+need qemu-system-x86_64 qemu-system-x86
+need cpio cpio
+need modinfo kmod
+need xz xz-utils
+need runsc runsc
+# The guest needs a static busybox; Debian's plain busybox package is dynamic.
+if ! command -v busybox >/dev/null 2>&1 || ldd "$(command -v busybox)" >/dev/null 2>&1; then
+  packages+=(busybox-static)
+fi
+if [ "${MMCHECK_SETUP_BROWSER:-1}" = 1 ]; then
+  need chromium chromium
+  need node nodejs
+  need npm npm
+fi
+if [ ${#packages[@]} -eq 0 ]; then
+  echo "make setup: everything is installed"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "make setup: needs root to install: ${packages[*]}" >&2
+  exit 1
+fi
+echo "make setup: installing ${packages[*]}"
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
