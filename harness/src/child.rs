@@ -835,6 +835,7 @@ fn smaps(addr: u64, len: u64) -> Obs {
                     vmflags: Vec::new(),
                     rss: 0,
                     locked: 0,
+                    mapping: Some((head.start, head.end)),
                 });
             }
             return;

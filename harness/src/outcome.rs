@@ -218,6 +218,17 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     (_, _, Some(n)) => format!("{} (iteration {n})", render::obs(obs, &env)),
                     (_, _, None) => render::obs(obs, &env),
                 };
+                if let Obs::Ok {
+                    data: Some(Data::Smaps(entries)),
+                    ..
+                } = obs
+                {
+                    for e in entries {
+                        if let Some(merged) = merged_with_neighbour(e, &env) {
+                            env.flag_layout_dependent(merged);
+                        }
+                    }
+                }
                 for shown in env.take_layout_dependent() {
                     let entry = format!("{} {}: {shown}", s.label, s.spec.name);
                     if !layout_dependent.contains(&entry) {
@@ -331,6 +342,21 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
         setup: None,
         layout_dependent,
     }
+}
+
+/// smaps counts Rss and Locked for a whole mapping. When that mapping reaches past the case's
+/// own region there, the kernel merged the region with a neighbour it happened to place next to
+/// it, and the counts include the neighbour's pages: say so, as a layout-dependent observation.
+fn merged_with_neighbour(e: &crate::wire::SmapsEntry, env: &Env) -> Option<String> {
+    let (start, end) = e.mapping?;
+    let (own_start, own_end) = env.outermost(e.start)?;
+    (start < own_start || end > own_end).then(|| {
+        format!(
+            "smaps [{}, {}) counts a mapping merged with a neighbour",
+            render::address(e.start, env),
+            render::end_address(e.end, env)
+        )
+    })
 }
 
 /// Compares one observation with its contract; `Some` says what differs.

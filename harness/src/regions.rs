@@ -162,6 +162,19 @@ impl Env {
         })();
     }
 
+    /// The widest live region around `addr` (a reservation around a region carved out of it):
+    /// the most of the address space the case can say is its own there.
+    pub fn outermost(&self, addr: u64) -> Option<(u64, u64)> {
+        self.mappings
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, start, len))| {
+                !self.unmapped.contains(i) && addr >= *start && addr - start < *len
+            })
+            .map(|(_, (_, start, len))| (*start, start.saturating_add(*len)))
+            .max_by_key(|(s, e)| e - s)
+    }
+
     /// The renderings since the last call that only proximity could name.
     pub fn take_layout_dependent(&self) -> Vec<String> {
         std::mem::take(&mut *self.layout_dependent.borrow_mut())

@@ -152,6 +152,9 @@ pub struct SmapsEntry {
     pub vmflags: Vec<String>,
     pub rss: u64,
     pub locked: u64,
+    /// The whole mapping's range, which Rss and Locked count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<(u64, u64)>,
 }
 
 /// A line of /proc/self/maps, clipped to the queried range.
