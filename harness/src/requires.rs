@@ -79,7 +79,7 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
     }
     // A settings file the kernel does not have is a missing feature; one it has with another
     // value is a setting of this machine (below).
-    for (path, _) in &r.file_contains {
+    for (path, _) in r.file_contains.iter().chain(&r.file_lacks) {
         if !std::path::Path::new(path).exists() {
             return Err(Unmet::kernel(format!(
                 "needs {path}, which this kernel does not have"
@@ -128,6 +128,19 @@ fn setup_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             return Err(Unmet::setup(
                 format!("needs {path} to contain `{text}`; it holds `{seen}`"),
                 &format!("{path} does not contain `{text}`"),
+                None,
+            ));
+        }
+    }
+    for (path, text) in &r.file_lacks {
+        let content = std::fs::read_to_string(path).unwrap_or_default();
+        if content.contains(text.as_str()) {
+            return Err(Unmet::setup(
+                format!(
+                    "needs {path} not to contain `{text}`; it holds `{}`",
+                    content.trim()
+                ),
+                &format!("{path} contains `{text}`"),
                 None,
             ));
         }
@@ -213,5 +226,39 @@ mod tests {
             })
         );
         assert_eq!(missing_tool("losetup failed: no free loop device"), None);
+    }
+
+    fn case(requires: &str) -> Case {
+        crate::case::load::case_from_toml(&format!(
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\nrequires = {requires}\n\n\
+             [[step]]\ncall = \"munmap\"\nargs = {{ addr = \"0\", len = \"0\" }}\n"
+        ))
+    }
+
+    #[test]
+    fn settings_are_the_setups_and_missing_files_the_kernels() {
+        let host = HostEnv::detect();
+        // /proc/self/status always holds "Name:": a setting this machine has otherwise.
+        let lacks = check(
+            &case("{ file-lacks = { \"/proc/self/status\" = \"Name:\" } }"),
+            &host,
+        );
+        let unmet = lacks.expect_err("the file holds the text");
+        assert!(unmet.setup.is_some(), "{unmet:?}");
+        assert!(unmet.reason.contains("not to contain `Name:`"), "{unmet:?}");
+        assert!(check(
+            &case("{ file-lacks = { \"/proc/self/status\" = \"no such\" } }"),
+            &host
+        )
+        .is_ok());
+        // A settings file the kernel does not have is the kernel's, for -contains and -lacks.
+        for field in ["file-contains", "file-lacks"] {
+            let missing = format!("{{ {field} = {{ \"/proc/sys/vm/no-such-knob\" = \"1\" }} }}");
+            let unmet = check(&case(&missing), &host).expect_err("no such file");
+            assert_eq!(unmet.setup, None, "{field}: {unmet:?}");
+        }
+        // Kernel needs come first: a case both would skip is skipped for the kernel.
+        let both = check(&case("{ kernel = \"<2.0\", hugepages = 100000 }"), &host);
+        assert_eq!(both.expect_err("unmet").setup, None);
     }
 }

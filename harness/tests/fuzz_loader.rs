@@ -124,6 +124,7 @@ const KEYS: &[&str] = &[
     "hugepages",
     "exists",
     "file-contains",
+    "file-lacks",
     "rlimits",
 ];
 const HEADERS: &[&str] = &[
@@ -141,6 +142,7 @@ const HEADERS: &[&str] = &[
     "[[requires]]",
     "[requires.rlimits]",
     "[requires.file-contains]",
+    "[requires.file-lacks]",
     "[survives]",
     "[args]",
     "[expect]",

@@ -318,16 +318,24 @@ impl<'a> Loader<'a> {
                 );
             }
         }
-        for (path, text) in &r.file_contains {
-            if path.get_ref().starts_with('/') {
-                out.file_contains
-                    .push((path.get_ref().clone(), text.get_ref().clone()));
-            } else {
-                self.error(
-                    path.span(),
-                    "requires.file-contains",
-                    format!("`{}` must be an absolute path", path.get_ref()),
-                );
+        for (field, map, list) in [
+            (
+                "requires.file-contains",
+                &r.file_contains,
+                &mut out.file_contains,
+            ),
+            ("requires.file-lacks", &r.file_lacks, &mut out.file_lacks),
+        ] {
+            for (path, text) in map {
+                if path.get_ref().starts_with('/') {
+                    list.push((path.get_ref().clone(), text.get_ref().clone()));
+                } else {
+                    self.error(
+                        path.span(),
+                        field,
+                        format!("`{}` must be an absolute path", path.get_ref()),
+                    );
+                }
             }
         }
         for p in &r.exists {

@@ -39,6 +39,8 @@ pub struct Requirements {
     pub exists: Vec<String>,
     /// (file, text): the file must contain the text.
     pub file_contains: Vec<(String, String)>,
+    /// (file, text): the file must not contain the text.
+    pub file_lacks: Vec<(String, String)>,
     pub caps: Vec<caps::Capability>,
     pub caps_dropped: Vec<caps::Capability>,
     pub kernel: Option<Range>,

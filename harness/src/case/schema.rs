@@ -62,6 +62,10 @@ pub struct Requires {
     /// `{ "/sys/kernel/mm/transparent_hugepage/enabled" = "[madvise]" }`.
     #[serde(default)]
     pub file_contains: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// Files whose content must not contain a text: `{ "/proc/sys/vm/overcommit_memory" = "2" }`
+    /// for a case that holds in every overcommit mode but the strict one.
+    #[serde(default)]
+    pub file_lacks: BTreeMap<Spanned<String>, Spanned<String>>,
     /// Resource limits the child sets before its first step: `{ RLIMIT_MEMLOCK = "0" }`.
     #[serde(default)]
     pub rlimits: BTreeMap<Spanned<String>, Spanned<Value>>,
