@@ -28,6 +28,9 @@ pub struct HostEnv {
     /// Filesystems the scratch janitor could not make, with the reason.
     #[serde(skip)]
     pub scratch_problems: Vec<(String, String)>,
+    /// Scratch roots left by a janitor that was killed, removed while preparing this run.
+    #[serde(skip)]
+    pub swept: Vec<PathBuf>,
 }
 
 /// statfs f_type values of the filesystems mmcheck runs cases on.
@@ -57,16 +60,8 @@ impl HostEnv {
             scratch: find_scratch(&default_scratch),
             default_scratch,
             scratch_problems: Vec::new(),
+            swept: Vec::new(),
         }
-    }
-
-    /// Puts the scratch janitor's fresh mounts first, and remembers what it could not make.
-    pub fn use_session(&mut self, session: &crate::scratch::Session) {
-        for (fs, dir) in session.mounted.iter().rev() {
-            self.scratch.retain(|(name, _)| name != fs);
-            self.scratch.insert(0, (fs.clone(), dir.clone()));
-        }
-        self.scratch_problems = session.problems.clone();
     }
 
     /// The scratch directory for a filesystem, if this machine has a writable one.
@@ -170,19 +165,4 @@ pub fn scratch_hint(host: &HostEnv, fs: &str) -> String {
         )
     };
     format!("no writable {fs} directory (looked in $TMPDIR, /tmp, /var/tmp, /dev/shm); {how}")
-}
-
-/// The filesystems a selection of cases runs on.
-pub fn filesystems_of<'a>(
-    cases: impl IntoIterator<Item = &'a crate::case::plan::Case>,
-) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in cases {
-        if let Some(fs) = &c.fs {
-            if !out.contains(fs) {
-                out.push(fs.clone());
-            }
-        }
-    }
-    out
 }

@@ -11,7 +11,6 @@ pub mod mutant;
 pub mod names;
 pub mod outcome;
 pub mod pool;
-pub mod regions;
 pub mod render;
 pub mod report;
 pub mod requires;

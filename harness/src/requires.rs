@@ -10,7 +10,7 @@
 
 use crate::case::plan::Case;
 use crate::env::{self, HostEnv};
-use serde::{Deserialize, Serialize};
+pub use crate::outcome::Setup;
 
 /// Why a case cannot run here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,20 +19,6 @@ pub struct Unmet {
     pub reason: String,
     /// `None` for a property of the kernel; else what about the machine's setup stands in the way.
     pub setup: Option<Setup>,
-}
-
-/// A need of the machine's setup that is not met: not kernel behaviour, so not compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Setup {
-    /// A program the runner needs is not installed.
-    Tool { tool: String, package: String },
-    /// Anything else: "not root", "no free huge pages", with how to provide it when we know.
-    Other {
-        cause: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        fix: Option<String>,
-    },
 }
 
 impl Unmet {

@@ -16,9 +16,10 @@ use std::sync::Mutex;
 /// unmounts them. A janitor that cannot start is reported in the skip reasons, not fatal.
 pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
     let mut host = HostEnv::detect();
+    host.swept = crate::scratch::sweep_stale(&host.default_scratch);
     // Filesystems the user (or a VM's init) named in MMCHECK_SCRATCH need no mount of ours.
     let given = std::env::var("MMCHECK_SCRATCH").unwrap_or_default();
-    let wanted: Vec<String> = crate::env::filesystems_of(cases.iter().copied())
+    let wanted: Vec<String> = filesystems_of(cases.iter().copied())
         .into_iter()
         .filter(|fs| {
             !given
@@ -28,7 +29,7 @@ pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
         .collect();
     match Session::start(exe, &wanted, &host.default_scratch) {
         Ok(Some(session)) => {
-            host.use_session(&session);
+            use_session(&mut host, &session);
             (host, Some(session))
         }
         Ok(None) => (host, None),
@@ -37,6 +38,28 @@ pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
             (host, None)
         }
     }
+}
+
+/// Puts the scratch janitor's fresh mounts first, and remembers what it could not make.
+fn use_session(host: &mut HostEnv, session: &Session) {
+    for (fs, dir) in session.mounted.iter().rev() {
+        host.scratch.retain(|(name, _)| name != fs);
+        host.scratch.insert(0, (fs.clone(), dir.clone()));
+    }
+    host.scratch_problems = session.problems.clone();
+}
+
+/// The filesystems a selection of cases runs on.
+fn filesystems_of<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cases {
+        if let Some(fs) = &c.fs {
+            if !out.contains(fs) {
+                out.push(fs.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Cases whose id contains `filter` (all of them without one).
@@ -68,7 +91,7 @@ pub fn run_one(
 ) -> CaseRun {
     if let Err(unmet) = requires::check(case, host) {
         if !force {
-            return CaseRun::skipped(case, unmet);
+            return CaseRun::skipped(case, unmet.reason, unmet.setup);
         }
     }
     pool.run(case, &scratch_dir(case, host), mutate, layout_seed)

@@ -36,7 +36,6 @@ impl Session {
         if sys::euid() != 0 {
             return Ok(None);
         }
-        sweep_stale(base);
         if wanted.is_empty() {
             return Ok(None);
         }
@@ -149,9 +148,13 @@ const OWNER: &str = "janitor.pid";
 /// Removes the scratch roots of janitors that no longer run. Only SIGKILL to a janitor itself
 /// leaves one behind (it outlives its runner on purpose); the next run as root cleans it up:
 /// lazy unmounts (which also detach the loop devices), then the directory.
-fn sweep_stale(base: &Path) {
+pub fn sweep_stale(base: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    if sys::euid() != 0 {
+        return removed;
+    }
     let Ok(entries) = std::fs::read_dir(base) else {
-        return;
+        return removed;
     };
     for entry in entries.flatten() {
         let root = entry.path();
@@ -180,12 +183,10 @@ fn sweep_stale(base: &Path) {
             }
         }
         if std::fs::remove_dir_all(&root).is_ok() {
-            crate::render::note(&format!(
-                "removed {}, left by a scratch janitor that was killed",
-                root.display()
-            ));
+            removed.push(root);
         }
     }
+    removed
 }
 
 /// Whether `dir` is a mount point: /proc/self/mountinfo lists it (field 5).

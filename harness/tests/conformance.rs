@@ -64,6 +64,12 @@ fn main() {
     let exe = Path::new(env!("CARGO_BIN_EXE_mmcheck"));
     // As root, fresh tmpfs, ext4, xfs and btrfs scratch mounts, removed when `mounts` drops.
     let (host, mounts) = runner::prepare_host(&cases.iter().collect::<Vec<_>>(), exe);
+    for root in &host.swept {
+        render::note(&format!(
+            "removed {}, left by a scratch janitor that was killed",
+            root.display()
+        ));
+    }
     let shared = Arc::new(Shared {
         host,
         pool: Pool::new(exe),

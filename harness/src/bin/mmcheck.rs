@@ -383,6 +383,7 @@ fn run(
     };
     mmcheck::sys::catch_interrupts();
     let (host, _mounts) = runner::prepare_host(&selected, &exe);
+    note_swept(&host);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -461,6 +462,7 @@ fn mutants(filter: Vec<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> Ex
     let exe = std::env::current_exe().expect("the running executable has a path");
     mmcheck::sys::catch_interrupts();
     let (host, _mounts) = runner::prepare_host(&selected, &exe);
+    note_swept(&host);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -648,6 +650,7 @@ fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode 
         let exe = std::env::current_exe().expect("the running executable has a path");
         mmcheck::sys::catch_interrupts();
         let (host, _mounts) = runner::prepare_host(&selected, &exe);
+        note_swept(&host);
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
         let runs = runner::run_all(&work, &host, &exe, jobs, None, &|_, _, _| {});
@@ -824,5 +827,15 @@ fn stability(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Says which scratch roots of a killed janitor the run removed.
+fn note_swept(host: &mmcheck::env::HostEnv) {
+    for root in &host.swept {
+        render::note(&format!(
+            "removed {}, left by a scratch janitor that was killed",
+            root.display()
+        ));
     }
 }

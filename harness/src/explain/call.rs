@@ -305,7 +305,9 @@ fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> Report {
         Some(Obs::Err { errno }) => (names::errno_name(*errno), Some(names::errno_name(*errno))),
         Some(Obs::Ok { value, .. }) => (format!("success, returned {value:#x}"), None),
         Some(Obs::NotRun { reason }) => (format!("not run: {reason}"), None),
-        Some(Obs::Fault { signo, code, .. }) => (crate::render::signal(*signo, *code), None),
+        Some(Obs::Fault { signo, code, .. }) => {
+            (crate::outcome::symbols::signal(*signo, *code), None)
+        }
         None if run.status == Status::Broken => {
             (format!("the harness broke: {}", run.reason), None)
         }

@@ -23,6 +23,8 @@ pub struct Env {
     touched: Option<Touched>,
     /// Whether the step being judged returns an address the kernel chose (mmap, mremap).
     placing: bool,
+    /// The region the step being judged has just named (its own result), if any.
+    own: Option<usize>,
     /// Renderings that only proximity could name, since `take_layout_dependent`.
     layout_dependent: RefCell<Vec<String>>,
 }
@@ -75,6 +77,7 @@ impl Env {
             unmapped: Vec::new(),
             touched: None,
             placing: false,
+            own: None,
             layout_dependent: RefCell::new(Vec::new()),
         }
     }
@@ -119,6 +122,7 @@ impl Env {
         if let Some(len) = len.and_then(|e| e.eval(self).ok()) {
             let len = len.div_ceil(self.page).saturating_mul(self.page);
             self.mappings.push((self.names[slot].clone(), *value, len));
+            self.own = Some(self.mappings.len() - 1);
         }
     }
 
@@ -141,6 +145,7 @@ impl Env {
     /// holds. Evaluated before the step's own result is learned.
     pub fn enter(&mut self, step: &Step) {
         self.placing = matches!(step.call, Call::Mmap | Call::Mremap);
+        self.own = None;
         self.touched = (|| {
             let expr = step.num("addr")?;
             let start = expr.eval(self).ok()?;
@@ -186,21 +191,30 @@ impl Env {
     }
 
     /// Names an address, by these rules in order:
-    /// 1. the live region that holds it, newest first (a region carved out of a reservation wins
-    ///    over the reservation). An `End` address belongs to the region holding the byte before
-    ///    it;
+    /// 1. the region the step being judged has just named, if it holds the address: an mmap's
+    ///    result reads `$m`, whatever it was carved out of;
     /// 2. a small number (below 64 KiB, where nothing is mapped) is a count, not an address;
     /// 3. the range the step's own `addr` argument touched, relative to the `$name` that
-    ///    argument is written from (a fault past the end of `$n` in a load at `$n+5*PAGE`);
-    /// 4. a region the case has unmapped (or moved away with mremap), by the range it had,
+    ///    argument is written from: a fault in a load at `$n+5*PAGE` past the end of `$n`, the
+    ///    lines of a maps query at `$h-PAGE`. The case computed these addresses from that name,
+    ///    so the offset is the case's, never the allocator's;
+    /// 4. the live region that holds it, newest first (a region carved out of a reservation wins
+    ///    over the reservation);
+    /// 5. a region the case has unmapped (or moved away with mremap), by the range it had,
     ///    newest first;
-    /// 5. only then the nearest region within 16 pages; the second return value says so, and
+    /// 6. for mmap's and mremap's result, `Elsewhere`: a new mapping outside all of that;
+    /// 7. only then the nearest region within 16 pages; the second return value says so, and
     ///    the caller flags the rendering as layout-dependent.
     ///
-    /// Anything else is a raw number. A gone region comes after the step's own range because the
-    /// kernel may place a new region right next to where an old one was: a fault just past the
-    /// end of a moved mapping would otherwise read as the old place of its source in one run and
-    /// as the end of the new mapping in the next.
+    /// An `End` address belongs to the region that holds the byte before it. Anything else is a
+    /// raw number.
+    ///
+    /// Why the step's own range comes before the regions that hold an address: a region can lie
+    /// anywhere relative to another that the case did not place it by. `$h` is the first 2 MiB
+    /// boundary inside a reservation `$r`; the page before `$h` is inside `$r`, but its offset
+    /// from `$r` depends on where the kernel put `$r` (Linux 6.1 read `$r+349*PAGE` in one run,
+    /// `$r+111*PAGE` in the next). And a gone region comes after both because the kernel may
+    /// place a new region right where an old one was.
     pub fn name(&self, addr: u64, point: Point) -> (Name, bool) {
         let probe = match point {
             Point::At | Point::Placed => addr,
@@ -230,21 +244,25 @@ impl Env {
                 .map(|(_, m)| m)
                 .find(holds)
         };
-        if let Some((name, start, _)) = live {
+        let own = self.own.map(|i| &self.mappings[i]).filter(|m| holds(m));
+        if let Some((name, start, _)) = own {
             return (relative(name, *start), false);
         }
         if addr < 0x10000 {
             return (Name::Raw(addr), false);
         }
-        if let Some(t) = &self.touched {
-            if addr >= t.start && addr <= t.end {
-                return match &t.base {
-                    Some((name, base)) => (relative(name, *base), false),
-                    None => (Name::Raw(addr), false),
-                };
+        // A step whose `addr` is a constant names nothing; the regions below may.
+        if let Some(Touched {
+            base: Some((name, base)),
+            start,
+            end,
+        }) = &self.touched
+        {
+            if addr >= *start && addr <= *end {
+                return (relative(name, *base), false);
             }
         }
-        if let Some((name, start, _)) = gone() {
+        if let Some((name, start, _)) = live.or_else(gone) {
             return (relative(name, *start), false);
         }
         if point == Point::Placed {
@@ -330,6 +348,41 @@ mod tests {
             env.name(r + 3 * 4096, Point::At),
             (rel("r", 3 * 4096), false)
         );
+    }
+
+    #[test]
+    fn the_step_that_touched_an_address_names_it_before_a_region_around_it() {
+        let case = crate::case::load::case_from_toml(
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n[[step]]\n\
+             id = \"r\"\ncall = \"mmap\"\nargs = { len = \"1025*PAGE\", prot = \"PROT_NONE\", \
+             flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\n[[step]]\nid = \"h\"\ncall = \"let\"\n\
+             args = { value = \"($r+(2<<20))&~((2<<20)-1)\", len = \"2<<20\" }\n\n[[step]]\n\
+             call = \"maps\"\nargs = { addr = \"$h-PAGE\", len = \"(2<<20)+2*PAGE\" }\n",
+        );
+        // Wherever $r lies below a 2 MiB boundary, the page before $h reads $h-PAGE.
+        for r in [0x7f00_0012_3000u64, 0x7f00_001f_f000] {
+            let mut env = Env::new(&case, 4096);
+            env.enter(&case.plan.steps[0]);
+            env.learn(
+                &case.plan.steps[0],
+                &Obs::Ok {
+                    value: r,
+                    data: None,
+                },
+            );
+            let h = (r + (2 << 20)) & !((2 << 20) - 1);
+            env.enter(&case.plan.steps[1]);
+            env.learn(
+                &case.plan.steps[1],
+                &Obs::Ok {
+                    value: h,
+                    data: None,
+                },
+            );
+            env.enter(&case.plan.steps[2]);
+            assert_eq!(env.name(h - 4096, Point::At), (rel("h", -4096), false));
+            assert_eq!(env.name(h, Point::End), (rel("h", 0), false));
+        }
     }
 
     #[test]

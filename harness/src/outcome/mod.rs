@@ -1,10 +1,13 @@
 //! The one place where a case's records and its process's end become a verdict: pass, fail (the
 //! kernel deviates from the contract), broken (the harness failed) or skip (not applicable here).
 
+pub mod regions;
+pub mod symbols;
+
 use crate::case::plan::{Case, Check, Expectation, Outcome, Step};
 use crate::case::vocab::{Call, Role};
-pub use crate::regions::Env;
-use crate::render;
+pub use regions::Env;
+
 use crate::sys::Ended;
 use crate::version::Version;
 use crate::wire::{Bytes, Data, Obs, Record};
@@ -22,6 +25,20 @@ pub enum Status {
     Skip,
 }
 
+/// A need of the machine's setup that is not met: not kernel behaviour, so not compared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Setup {
+    /// A program the runner needs is not installed.
+    Tool { tool: String, package: String },
+    /// Anything else: "not root", "no free huge pages", with how to provide it when we know.
+    Other {
+        cause: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fix: Option<String>,
+    },
+}
+
 /// The result of one case, as the worker sends it and as `--format json` prints it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseRun {
@@ -36,7 +53,7 @@ pub struct CaseRun {
     /// For a skip: the need of the machine's setup that was not met. Such a case says nothing
     /// about the kernel and is not compared with the snapshots. `None` for a kernel's skip.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub setup: Option<crate::requires::Setup>,
+    pub setup: Option<Setup>,
     /// Addresses that no rule could name, rendered by their distance to the nearest region:
     /// where the kernel happened to place things shows in them (`step 3 load: $m+40*PAGE`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -64,10 +81,12 @@ pub struct StepRun {
 }
 
 impl CaseRun {
-    pub fn skipped(case: &Case, unmet: crate::requires::Unmet) -> CaseRun {
+    /// Skipped before it ran; `setup` says what about the machine stood in the way, `None` when
+    /// it was the kernel.
+    pub fn skipped(case: &Case, reason: String, setup: Option<Setup>) -> CaseRun {
         CaseRun {
-            setup: unmet.setup,
-            ..CaseRun::bare(&case.id, case.fs.clone(), Status::Skip, unmet.reason)
+            setup,
+            ..CaseRun::bare(&case.id, case.fs.clone(), Status::Skip, reason)
         }
     }
 
@@ -177,8 +196,8 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                 crash.get_or_insert_with(|| {
                     format!(
                         "the harness itself was hit by {} outside any probe ({})",
-                        render::signal(*signo, *code),
-                        render::raw_fault(*addr, *ip, &env)
+                        symbols::signal(*signo, *code),
+                        symbols::raw_fault(*addr, *ip, &env)
                     )
                 });
             }
@@ -215,8 +234,8 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                 let observed = match (s.call, obs, iterations) {
                     // A pid differs every run; that the child started is what matters.
                     (Call::Fork, Obs::Ok { .. }, _) => "child started".to_string(),
-                    (_, _, Some(n)) => format!("{} (iteration {n})", render::obs(obs, &env)),
-                    (_, _, None) => render::obs(obs, &env),
+                    (_, _, Some(n)) => format!("{} (iteration {n})", symbols::obs(obs, &env)),
+                    (_, _, None) => symbols::obs(obs, &env),
                 };
                 if let Obs::Ok {
                     data: Some(Data::Smaps(entries)),
@@ -262,7 +281,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
         Some(Ended::Exited(code)) => Some(format!("the child exited with status {code}{during}")),
         Some(Ended::Killed(sig)) => Some(format!(
             "the child was killed by {}{during}",
-            render::signal_name(sig)
+            symbols::signal_name(sig)
         )),
     };
 
@@ -353,8 +372,8 @@ fn merged_with_neighbour(e: &crate::wire::SmapsEntry, env: &Env) -> Option<Strin
     (start < own_start || end > own_end).then(|| {
         format!(
             "smaps [{}, {}) counts a mapping merged with a neighbour",
-            render::address(e.start, env),
-            render::end_address(e.end, env)
+            symbols::address(e.start, env),
+            symbols::end_address(e.end, env)
         )
     })
 }
@@ -370,8 +389,8 @@ pub fn check(
     if let Obs::NotRun { reason } = obs {
         return Some(format!("did not run: {reason}"));
     }
-    let expected = || render::contract(contract);
-    let observed = || render::obs(obs, env);
+    let expected = || symbols::contract(contract);
+    let observed = || symbols::obs(obs, env);
     let differ = || Some(format!("expected {}, observed {}", expected(), observed()));
     match (&contract.outcome, obs) {
         (Outcome::Success(want), Obs::Ok { value, .. }) => {
@@ -401,8 +420,8 @@ pub fn check(
                     Ok(want) => {
                         return Some(format!(
                             "expected the fault at {}, observed it at {}",
-                            render::address(want, env),
-                            render::address(*a, env)
+                            symbols::address(want, env),
+                            symbols::address(*a, env)
                         ))
                     }
                     Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
@@ -450,8 +469,8 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
         (Check::Bytes(want), Some(Data::Bytes(got))) => (got.to_vec() != *want).then(|| {
             format!(
                 "expected bytes {}, read {}",
-                render::bytes(&Bytes::of(want)),
-                render::bytes(got)
+                symbols::bytes(&Bytes::of(want)),
+                symbols::bytes(got)
             )
         }),
         (Check::EveryByte(want), Some(Data::Bytes(got))) => {
@@ -465,7 +484,7 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
                 Some(i) => Some(format!(
                     "expected every byte to be {want:#04x}, but byte {i} is {:#04x} (read {})",
                     got.get(i).unwrap_or(0),
-                    render::bytes(got)
+                    symbols::bytes(got)
                 )),
             }
         }
@@ -491,12 +510,12 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
             (!same).then(|| {
                 let want: Vec<String> = expected
                     .iter()
-                    .map(|(s, e, p, o)| render::maps_line(*s, *e, p, *o, env))
+                    .map(|(s, e, p, o)| symbols::maps_line(*s, *e, p, *o, env))
                     .collect();
                 format!(
                     "expected maps [{}], observed [{}]",
                     want.join(", "),
-                    render::maps(got, env)
+                    symbols::maps(got, env)
                 )
             })
         }
@@ -513,8 +532,8 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
         (Check::Resident(want), Some(Data::Resident(got))) => (want != got).then(|| {
             format!(
                 "expected residency {}, observed {}",
-                render::residency(want),
-                render::residency(got)
+                symbols::residency(want),
+                symbols::residency(got)
             )
         }),
         (Check::VmFlags(want), Some(Data::Smaps(got))) => {
@@ -527,8 +546,8 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Opt
                         return Some(format!(
                             "expected VmFlags {}{flag} on [{}, {}), observed VmFlags: {}",
                             if *present { "+" } else { "-" },
-                            render::address(m.start, env),
-                            render::end_address(m.end, env),
+                            symbols::address(m.start, env),
+                            symbols::end_address(m.end, env),
                             m.vmflags.join(" ")
                         ));
                     }
