@@ -91,9 +91,24 @@ fn is_skip(block: &str) -> bool {
     })
 }
 
-/// The cases of a set of runs that were not observed because of the machine's setup.
-pub fn not_compared(runs: &[CaseRun]) -> Vec<&CaseRun> {
-    runs.iter().filter(|r| r.not_compared()).collect()
+/// The cases whose blocks differ between two renderings of a group, as (id, block in `old`,
+/// block in `new`), a missing block as "".
+pub fn changed_blocks(old: &str, new: &str) -> Vec<(String, String, String)> {
+    let (old, new) = (case_blocks(old), case_blocks(new));
+    let mut ids: Vec<&str> = old.iter().chain(&new).map(|(id, _)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    let find = |blocks: &[(&str, &str)], id: &str| {
+        blocks
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, b)| b.trim_end().to_string())
+            .unwrap_or_default()
+    };
+    ids.into_iter()
+        .map(|id| (id.to_string(), find(&old, id), find(&new, id)))
+        .filter(|(_, a, b)| a != b)
+        .collect()
 }
 
 /// A step's observation as the snapshot keeps it. Fault counts vary by a few from run to run
@@ -358,6 +373,25 @@ mod tests {
             stable("= 0x12345678 (iteration 123)"),
             "= <addr> (iteration ~120)"
         );
+    }
+
+    #[test]
+    fn changed_blocks_name_each_case_that_differs() {
+        let old = "a/x: pass\n  step 1 mmap: = $m\n\na/y: pass\n\n";
+        let new = "a/x: pass\n  step 1 mmap: = $n\n\na/z: pass\n\n";
+        assert_eq!(
+            changed_blocks(old, new),
+            vec![
+                (
+                    "a/x".into(),
+                    "a/x: pass\n  step 1 mmap: = $m".into(),
+                    "a/x: pass\n  step 1 mmap: = $n".into()
+                ),
+                ("a/y".into(), "a/y: pass".into(), String::new()),
+                ("a/z".into(), String::new(), "a/z: pass".into()),
+            ]
+        );
+        assert!(changed_blocks(old, old).is_empty());
     }
 
     #[test]

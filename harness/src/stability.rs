@@ -96,26 +96,13 @@ fn compare(opts: &Options, key: &str, runs: &[CaseRun], seed: Option<u64>) -> Ve
     for group in snapshot::groups(runs) {
         let committed = snapshot::read(&dir.join(format!("{group}.snap"))).unwrap_or_default();
         let fresh = snapshot::render_group(&group, runs, Some(&committed));
-        let old = snapshot::case_blocks(&committed);
-        let new = snapshot::case_blocks(&fresh);
-        let ids: BTreeSet<&str> = old.iter().chain(&new).map(|(id, _)| *id).collect();
-        for id in ids {
-            let find = |blocks: &[(&str, &str)]| {
-                blocks
-                    .iter()
-                    .find(|(i, _)| *i == id)
-                    .map(|(_, b)| b.trim_end().to_string())
-                    .unwrap_or_default()
-            };
-            let (committed, observed) = (find(&old), find(&new));
-            if committed != observed {
-                out.push(Changed {
-                    seed,
-                    id: id.to_string(),
-                    committed,
-                    observed,
-                });
-            }
+        for (id, committed, observed) in snapshot::changed_blocks(&committed, &fresh) {
+            out.push(Changed {
+                seed,
+                id,
+                committed,
+                observed,
+            });
         }
     }
     out

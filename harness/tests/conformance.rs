@@ -64,12 +64,7 @@ fn main() {
     let exe = Path::new(env!("CARGO_BIN_EXE_mmcheck"));
     // As root, fresh tmpfs, ext4, xfs and btrfs scratch mounts, removed when `mounts` drops.
     let (host, mounts) = runner::prepare_host(&cases.iter().collect::<Vec<_>>(), exe);
-    for root in &host.swept {
-        render::note(&format!(
-            "removed {}, left by a scratch janitor that was killed",
-            root.display()
-        ));
-    }
+    render::swept(&host);
     let shared = Arc::new(Shared {
         host,
         pool: Pool::new(exe),
@@ -89,15 +84,14 @@ fn main() {
     let conclusion = libtest_mimic::run(&args, trials);
     // What this machine's setup kept from running was not compared with the snapshots; say so,
     // with what to install, so that a green run never hides it.
-    let not_compared: Vec<CaseRun> = shared
+    let runs: Vec<CaseRun> = shared
         .runs
         .lock()
         .expect("runs lock")
         .values()
-        .filter(|r| r.not_compared())
         .cloned()
         .collect();
-    render::not_compared(&mut std::io::stderr(), &not_compared);
+    render::not_compared(&mut std::io::stderr(), &runs);
     // Unmount before exiting: exit() would skip the drops.
     drop(shared);
     drop(mounts);
@@ -241,22 +235,22 @@ fn check_layouts(
         if seeded.trim_end() == expected.trim_end() {
             continue;
         }
-        let old = snapshot::case_blocks(expected);
         let mut msg = format!(
-            "under MMCHECK_LAYOUT_SEED={seed} (pads that move the cases' mappings) the {group}              cases read differently: a rendering that depends on where the kernel placed things,              which is a bug of the harness or of the case, not a kernel change.\n"
+            "under MMCHECK_LAYOUT_SEED={seed} (pads that move the cases' mappings) the {group} \
+             cases read differently: a rendering that depends on where the kernel placed things, \
+             which is a bug of the harness or of the case, not a kernel change.\n"
         );
-        for (id, block) in snapshot::case_blocks(&seeded) {
-            let before = old
-                .iter()
-                .find(|(i, _)| *i == id)
-                .map(|(_, b)| b.trim_end());
-            if before != Some(block.trim_end()) {
-                msg.push_str(&format!(
-                    "\n{id}\n  expected:\n    {}\n  under seed {seed}:\n    {}\n",
-                    before.unwrap_or("(nothing)").replace('\n', "\n    "),
-                    block.trim_end().replace('\n', "\n    ")
-                ));
-            }
+        for (id, before, after) in snapshot::changed_blocks(expected, &seeded) {
+            let before = if before.is_empty() {
+                "(nothing)".into()
+            } else {
+                before
+            };
+            msg.push_str(&format!(
+                "\n{id}\n  expected:\n    {}\n  under seed {seed}:\n    {}\n",
+                before.replace('\n', "\n    "),
+                after.replace('\n', "\n    ")
+            ));
         }
         return Err(Failed::from(msg));
     }

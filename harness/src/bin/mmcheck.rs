@@ -383,7 +383,7 @@ fn run(
     };
     mmcheck::sys::catch_interrupts();
     let (host, _mounts) = runner::prepare_host(&selected, &exe);
-    note_swept(&host);
+    render::swept(&host);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -462,7 +462,7 @@ fn mutants(filter: Vec<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> Ex
     let exe = std::env::current_exe().expect("the running executable has a path");
     mmcheck::sys::catch_interrupts();
     let (host, _mounts) = runner::prepare_host(&selected, &exe);
-    note_swept(&host);
+    render::swept(&host);
     let jobs = jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -483,6 +483,35 @@ fn mutants(filter: Vec<String>, jobs: Option<u16>, cases: Option<PathBuf>) -> Ex
     }
 }
 
+/// What `matrix` and `stability` start from: the cases (checked), the environments file and
+/// where it is, and the options for running environments.
+fn environments(
+    cases: Option<PathBuf>,
+    env_file: Option<PathBuf>,
+    static_mmcheck: Option<PathBuf>,
+    jobs: usize,
+    bless: bool,
+) -> Result<(mmcheck::matrix::EnvFile, PathBuf, mmcheck::matrix::Options), ExitCode> {
+    let (cases, repo) = cases_and_repo(cases);
+    load_or_report(&cases)?;
+    let envs_file = env_file.unwrap_or_else(|| repo.join("ci/environments.toml"));
+    let spec = mmcheck::matrix::load(&envs_file).map_err(|e| {
+        render::error(&mut std::io::stderr(), &e);
+        ExitCode::from(2)
+    })?;
+    let opts = mmcheck::matrix::Options {
+        mmcheck: std::env::current_exe().expect("the running executable has a path"),
+        static_mmcheck: static_mmcheck
+            .unwrap_or_else(|| repo.join("target/x86_64-unknown-linux-gnu/release/mmcheck")),
+        work: repo.join("target/matrix"),
+        cases,
+        repo,
+        jobs,
+        bless,
+    };
+    Ok((spec, envs_file, opts))
+}
+
 fn matrix(
     only: Vec<String>,
     bless: bool,
@@ -491,18 +520,11 @@ fn matrix(
     static_mmcheck: Option<PathBuf>,
     cases: Option<PathBuf>,
 ) -> ExitCode {
-    let (cases, repo) = cases_and_repo(cases);
-    if let Err(code) = load_or_report(&cases) {
-        return code;
-    }
-    let envs_file = envs.unwrap_or_else(|| repo.join("ci/environments.toml"));
-    let spec = match mmcheck::matrix::load(&envs_file) {
-        Ok(s) => s,
-        Err(e) => {
-            render::error(&mut std::io::stderr(), &e);
-            return ExitCode::from(2);
-        }
-    };
+    let (spec, envs_file, opts) =
+        match environments(cases, envs, static_mmcheck, usize::from(jobs), bless) {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
     let selected: Vec<_> = spec
         .envs
         .into_iter()
@@ -518,16 +540,6 @@ fn matrix(
         );
         return ExitCode::from(2);
     }
-    let opts = mmcheck::matrix::Options {
-        mmcheck: std::env::current_exe().expect("the running executable has a path"),
-        static_mmcheck: static_mmcheck
-            .unwrap_or_else(|| repo.join("target/x86_64-unknown-linux-gnu/release/mmcheck")),
-        work: repo.join("target/matrix"),
-        cases,
-        repo,
-        jobs: usize::from(jobs),
-        bless,
-    };
     // A line per environment per tenth of the way: readable in a terminal and in a CI log.
     let shown = std::sync::Mutex::new(std::collections::HashMap::<String, usize>::new());
     let status = |env: &str, what: &str| {
@@ -650,7 +662,7 @@ fn report(out: &std::path::Path, run: bool, cases: Option<PathBuf>) -> ExitCode 
         let exe = std::env::current_exe().expect("the running executable has a path");
         mmcheck::sys::catch_interrupts();
         let (host, _mounts) = runner::prepare_host(&selected, &exe);
-        note_swept(&host);
+        render::swept(&host);
         let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
         let work: Vec<_> = selected.iter().map(|c| (*c, None)).collect();
         let runs = runner::run_all(&work, &host, &exe, jobs, None, &|_, _, _| {});
@@ -753,17 +765,9 @@ fn stability(
     static_mmcheck: Option<PathBuf>,
     cases: Option<PathBuf>,
 ) -> ExitCode {
-    let (cases, repo) = cases_and_repo(cases);
-    if let Err(code) = load_or_report(&cases) {
-        return code;
-    }
-    let envs_file = env_file.unwrap_or_else(|| repo.join("ci/environments.toml"));
-    let spec = match mmcheck::matrix::load(&envs_file) {
-        Ok(s) => s,
-        Err(e) => {
-            render::error(&mut std::io::stderr(), &e);
-            return ExitCode::from(2);
-        }
+    let (spec, envs_file, opts) = match environments(cases, env_file, static_mmcheck, 1, false) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let wanted = if envs.is_empty() {
         vec!["host".to_string()]
@@ -797,16 +801,6 @@ fn stability(
         let seeds: Vec<u64> = (0..count).map(|i| first_seed.saturating_add(i)).collect();
         plan.push((env.clone(), seeds));
     }
-    let opts = mmcheck::matrix::Options {
-        mmcheck: std::env::current_exe().expect("the running executable has a path"),
-        static_mmcheck: static_mmcheck
-            .unwrap_or_else(|| repo.join("target/x86_64-unknown-linux-gnu/release/mmcheck")),
-        work: repo.join("target/matrix"),
-        cases,
-        repo,
-        jobs: 1,
-        bless: false,
-    };
     mmcheck::sys::catch_interrupts();
     let status = |env: &str, what: &str| render::matrix_status(&mut std::io::stderr(), env, what);
     let mut outcomes = Vec::new();
@@ -827,15 +821,5 @@ fn stability(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Says which scratch roots of a killed janitor the run removed.
-fn note_swept(host: &mmcheck::env::HostEnv) {
-    for root in &host.swept {
-        render::note(&format!(
-            "removed {}, left by a scratch janitor that was killed",
-            root.display()
-        ));
     }
 }

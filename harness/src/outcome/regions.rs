@@ -227,20 +227,13 @@ impl Env {
             name: name.to_string(),
             delta: addr as i128 - start as i128,
         };
-        let live = self
-            .mappings
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(i, _)| !self.unmapped.contains(i))
-            .map(|(_, m)| m)
-            .find(holds);
-        let gone = || {
+        // The newest live (or gone) region that holds the address.
+        let holder = |gone: bool| {
             self.mappings
                 .iter()
                 .enumerate()
                 .rev()
-                .filter(|(i, _)| self.unmapped.contains(i))
+                .filter(|(i, _)| self.unmapped.contains(i) == gone)
                 .map(|(_, m)| m)
                 .find(holds)
         };
@@ -262,7 +255,7 @@ impl Env {
                 return (relative(name, *base), false);
             }
         }
-        if let Some((name, start, _)) = live.or_else(gone) {
+        if let Some((name, start, _)) = holder(false).or_else(|| holder(true)) {
             return (relative(name, *start), false);
         }
         if point == Point::Placed {
@@ -295,14 +288,30 @@ impl Env {
 mod tests {
     use super::*;
 
-    fn env() -> Env {
-        let case = crate::case::load::case_from_toml(
-            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n[[step]]\n\
-             id = \"m\"\ncall = \"mmap\"\nargs = { len = \"PAGE\", prot = \"PROT_NONE\", \
+    /// A case of these steps.
+    fn case(steps: &str) -> Case {
+        crate::case::load::case_from_toml(&format!(
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n{steps}"
+        ))
+    }
+
+    /// `$m`, one page, then a load at `$m+5*PAGE`, past its end.
+    fn load_past_m() -> Case {
+        case(
+            "[[step]]\nid = \"m\"\ncall = \"mmap\"\nargs = { len = \"PAGE\", prot = \"PROT_NONE\", \
              flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\n[[step]]\ncall = \"load\"\n\
              args = { addr = \"$m+5*PAGE\", len = \"PAGE\" }\n",
-        );
-        Env::new(&case, 4096)
+        )
+    }
+
+    fn env() -> Env {
+        Env::new(&load_past_m(), 4096)
+    }
+
+    /// Judges `step` of `case`, which returned `value`.
+    fn returned(env: &mut Env, case: &Case, step: usize, value: u64) {
+        env.enter(&case.plan.steps[step]);
+        env.learn(&case.plan.steps[step], &Obs::Ok { value, data: None });
     }
 
     fn rel(name: &str, delta: i128) -> Name {
@@ -352,9 +361,8 @@ mod tests {
 
     #[test]
     fn the_step_that_touched_an_address_names_it_before_a_region_around_it() {
-        let case = crate::case::load::case_from_toml(
-            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n[[step]]\n\
-             id = \"r\"\ncall = \"mmap\"\nargs = { len = \"1025*PAGE\", prot = \"PROT_NONE\", \
+        let case = case(
+            "[[step]]\nid = \"r\"\ncall = \"mmap\"\nargs = { len = \"1025*PAGE\", prot = \"PROT_NONE\", \
              flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\n[[step]]\nid = \"h\"\ncall = \"let\"\n\
              args = { value = \"($r+(2<<20))&~((2<<20)-1)\", len = \"2<<20\" }\n\n[[step]]\n\
              call = \"maps\"\nargs = { addr = \"$h-PAGE\", len = \"(2<<20)+2*PAGE\" }\n",
@@ -362,23 +370,9 @@ mod tests {
         // Wherever $r lies below a 2 MiB boundary, the page before $h reads $h-PAGE.
         for r in [0x7f00_0012_3000u64, 0x7f00_001f_f000] {
             let mut env = Env::new(&case, 4096);
-            env.enter(&case.plan.steps[0]);
-            env.learn(
-                &case.plan.steps[0],
-                &Obs::Ok {
-                    value: r,
-                    data: None,
-                },
-            );
+            returned(&mut env, &case, 0, r);
             let h = (r + (2 << 20)) & !((2 << 20) - 1);
-            env.enter(&case.plan.steps[1]);
-            env.learn(
-                &case.plan.steps[1],
-                &Obs::Ok {
-                    value: h,
-                    data: None,
-                },
-            );
+            returned(&mut env, &case, 1, h);
             env.enter(&case.plan.steps[2]);
             assert_eq!(env.name(h - 4096, Point::At), (rel("h", -4096), false));
             assert_eq!(env.name(h, Point::End), (rel("h", 0), false));
@@ -387,21 +381,10 @@ mod tests {
 
     #[test]
     fn an_address_no_region_holds_is_named_after_the_step_that_touched_it() {
-        let mut env = env();
-        let case = crate::case::load::case_from_toml(
-            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n[[step]]\n\
-             id = \"m\"\ncall = \"mmap\"\nargs = { len = \"PAGE\", prot = \"PROT_NONE\", \
-             flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\n[[step]]\ncall = \"load\"\n\
-             args = { addr = \"$m+5*PAGE\", len = \"PAGE\" }\n",
-        );
+        let case = load_past_m();
+        let mut env = Env::new(&case, 4096);
         let m = 0x7d00_0000_0000;
-        env.learn(
-            &case.plan.steps[0],
-            &Obs::Ok {
-                value: m,
-                data: None,
-            },
-        );
+        returned(&mut env, &case, 0, m);
         // A region placed 3 pages after the touched range: nearer than $m, and irrelevant.
         env.mappings.push(("x".into(), m + 9 * 4096, 4096));
         env.enter(&case.plan.steps[1]);

@@ -469,6 +469,16 @@ pub fn error(out: &mut dyn Write, message: &str) {
     let _ = writeln!(out, "error: {message}");
 }
 
+/// Which scratch roots of a killed janitor preparing the run removed.
+pub fn swept(host: &HostEnv) {
+    for root in &host.swept {
+        note(&format!(
+            "removed {}, left by a scratch janitor that was killed",
+            root.display()
+        ));
+    }
+}
+
 /// Something the user should know that is not an error, on stderr.
 pub fn note(message: &str) {
     let _ = writeln!(std::io::stderr(), "mmcheck: {message}");
