@@ -68,6 +68,12 @@ pub fn loop_devices_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Whether a program of this name is on PATH (as the runner, which runs it by name, finds it).
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
 pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
