@@ -23,6 +23,11 @@ pub struct HostEnv {
     pub euid: u32,
     /// Where cases that run on a filesystem put their files, by filesystem name.
     pub scratch: Vec<(String, PathBuf)>,
+    /// Filesystems whose scratch directory was found on this machine (/tmp, /dev/shm), neither
+    /// made fresh for the run nor named in MMCHECK_SCRATCH: how it was made (block size, mount
+    /// options) is the machine's, so cases on it are run but not compared.
+    #[serde(skip)]
+    pub scratch_found: Vec<String>,
     /// Where cases without a filesystem requirement put their files.
     pub default_scratch: PathBuf,
     /// Filesystems the scratch janitor could not make, with the reason.
@@ -49,7 +54,9 @@ impl HostEnv {
             .filter(|p| p.is_dir())
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let platform = detect_platform();
+        let (scratch, scratch_found) = find_scratch(&default_scratch);
         HostEnv {
+            scratch_found,
             env_key: key(&platform, &release, &machine),
             kernel: linux_version(&platform, &release),
             platform,
@@ -57,7 +64,7 @@ impl HostEnv {
             machine,
             page_size: sys::page_size(),
             euid: sys::euid(),
-            scratch: find_scratch(&default_scratch),
+            scratch,
             default_scratch,
             scratch_problems: Vec::new(),
             swept: Vec::new(),
@@ -116,8 +123,9 @@ pub fn key(platform: &str, release: &str, machine: &str) -> String {
 }
 
 /// The first writable directory of each filesystem among the usual places, and those the user
-/// names in `MMCHECK_SCRATCH` (`ext4=/mnt/e,xfs=/mnt/x`), which win.
-fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
+/// names in `MMCHECK_SCRATCH` (`ext4=/mnt/e,xfs=/mnt/x`), which win; and the filesystems whose
+/// directory was only found, not named.
+fn find_scratch(default: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Ok(spec) = std::env::var("MMCHECK_SCRATCH") {
         for item in spec.split(',') {
@@ -126,6 +134,7 @@ fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
             }
         }
     }
+    let given = candidates.len();
     candidates.extend(
         [
             default,
@@ -138,7 +147,8 @@ fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
         .map(|p| p.to_path_buf()),
     );
     let mut found: Vec<(String, PathBuf)> = Vec::new();
-    for dir in candidates {
+    let mut searched = Vec::new();
+    for (i, dir) in candidates.into_iter().enumerate() {
         let Some(magic) = sys::fs_magic(&dir) else {
             continue;
         };
@@ -147,9 +157,12 @@ fn find_scratch(default: &Path) -> Vec<(String, PathBuf)> {
         };
         if sys::writable(&dir) && !found.iter().any(|(n, _)| n == name) {
             found.push((name.to_string(), dir));
+            if i >= given {
+                searched.push(name.to_string());
+            }
         }
     }
-    found
+    (found, searched)
 }
 
 /// Why a filesystem has no scratch directory, for the skip reason.

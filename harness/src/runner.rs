@@ -3,7 +3,7 @@
 
 use crate::case::plan::Case;
 use crate::env::HostEnv;
-use crate::outcome::{CaseRun, Status};
+use crate::outcome::{CaseRun, Setup, Status};
 use crate::pool::Pool;
 use crate::requires;
 use crate::scratch::Session;
@@ -45,6 +45,7 @@ fn use_session(host: &mut HostEnv, session: &Session) {
     for (fs, dir) in session.mounted.iter().rev() {
         host.scratch.retain(|(name, _)| name != fs);
         host.scratch.insert(0, (fs.clone(), dir.clone()));
+        host.scratch_found.retain(|name| name != fs);
     }
     host.scratch_problems = session.problems.clone();
 }
@@ -94,7 +95,21 @@ pub fn run_one(
             return CaseRun::skipped(case, unmet.reason, unmet.setup);
         }
     }
-    pool.run(case, &scratch_dir(case, host), mutate, layout_seed)
+    let mut run = pool.run(case, &scratch_dir(case, host), mutate, layout_seed);
+    if let Some(fs) = case
+        .fs
+        .as_ref()
+        .filter(|fs| host.scratch_found.contains(fs))
+    {
+        run.setup = Some(Setup::Other {
+            cause: format!("their {fs} is a directory of this machine, not a fresh filesystem"),
+            fix: Some(format!(
+                "as root with the mkfs tools installed the runner makes one; or name one with \
+                 MMCHECK_SCRATCH={fs}=DIR"
+            )),
+        });
+    }
+    run
 }
 
 /// Runs the cases (each against the real kernel, or a mutant) on `jobs` threads, each after the

@@ -50,8 +50,9 @@ pub struct CaseRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs: Option<String>,
     pub millis: u64,
-    /// For a skip: the need of the machine's setup that was not met. Such a case says nothing
-    /// about the kernel and is not compared with the snapshots. `None` for a kernel's skip.
+    /// What about the machine's setup kept the case from running (a skip), or from running on
+    /// something the snapshots can be compared with (a filesystem found on the machine). Such a
+    /// result says nothing reliable about the kernel and is not compared. `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub setup: Option<Setup>,
     /// Addresses that no rule could name, rendered by their distance to the nearest region:
@@ -108,9 +109,11 @@ impl CaseRun {
         }
     }
 
-    /// Skipped for the machine's setup, not the kernel's behaviour: not compared.
+    /// Skipped, or run somewhere, because of the machine's setup rather than the kernel's
+    /// behaviour (a missing mkfs tool; a filesystem of the machine's own rather than a fresh one):
+    /// not compared with the snapshots.
     pub fn not_compared(&self) -> bool {
-        self.status == Status::Skip && self.setup.is_some()
+        self.setup.is_some()
     }
 
     /// The step that decided the verdict: the first mismatch, else the first step that must
