@@ -1,6 +1,7 @@
 //! The environment a run happens in: kernel, machine, platform, page size, privileges, and the
 //! scratch directory for each filesystem. Snapshots and reports key their results on it.
 
+use crate::results::EnvInfo;
 use crate::sys;
 use crate::version::{self, Version};
 use serde::Serialize;
@@ -68,6 +69,20 @@ impl HostEnv {
             default_scratch,
             scratch_problems: Vec::new(),
             swept: Vec::new(),
+        }
+    }
+
+    /// The environment as a results document records it.
+    pub fn info(&self) -> EnvInfo {
+        EnvInfo {
+            key: self.env_key.clone(),
+            release: self.release.clone(),
+            machine: self.machine.clone(),
+            platform: self.platform.clone(),
+            page_size: self.page_size,
+            euid: Some(self.euid),
+            scratch: self.scratch.clone(),
+            default_scratch: Some(self.default_scratch.clone()),
         }
     }
 

@@ -14,6 +14,7 @@ pub mod pool;
 pub mod render;
 pub mod report;
 pub mod requires;
+pub mod results;
 pub mod runner;
 pub mod scratch;
 pub mod snapshot;

@@ -3,6 +3,7 @@
 //! into that environment's snapshots and stable results under `snapshots/<env-key>/`.
 
 use crate::outcome::CaseRun;
+use crate::results::{verdicts_differ, ResultsDoc};
 use crate::snapshot::{self, Compared};
 use serde::Deserialize;
 use std::io::{BufRead, BufReader, Read};
@@ -201,16 +202,45 @@ fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)
             seconds,
             result: Err(e),
         },
-        Ok((key, doc, runs)) => {
-            let written = record(&key, &doc, &runs, opts);
+        Ok(doc) => {
+            let runs = doc.runs();
+            let written = record(&doc, &runs, opts);
             EnvOutcome {
                 name: env.name.clone(),
-                key: Some(key),
+                key: Some(doc.env.key.clone()),
                 seconds,
                 result: written.map(|snapshots| EnvRun { runs, snapshots }),
             }
         }
     }
+}
+
+/// Of the cases that ran in more than one environment, how many have different verdicts, and
+/// of how many cases; `None` when fewer than two environments ran.
+pub fn differing_verdicts(outcomes: &[EnvOutcome]) -> Option<(usize, usize)> {
+    let ran: Vec<&Vec<CaseRun>> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|r| &r.runs))
+        .collect();
+    if ran.len() < 2 {
+        return None;
+    }
+    let mut ids: Vec<&str> = ran
+        .iter()
+        .flat_map(|runs| runs.iter().map(|r| r.id.as_str()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let differing = ids
+        .iter()
+        .filter(|id| {
+            verdicts_differ(
+                ran.iter()
+                    .filter_map(|runs| runs.iter().find(|r| r.id == **id).map(|r| r.status)),
+            )
+        })
+        .count();
+    Some((differing, ids.len()))
 }
 
 /// Prepares an environment and runs the suite in it (after the layout fuzzer's pads for
@@ -220,7 +250,7 @@ pub fn execute(
     opts: &Options,
     layout_seed: Option<u64>,
     progress: &(dyn Fn(&str, &str) + Sync),
-) -> Result<(String, serde_json::Value, Vec<CaseRun>), String> {
+) -> Result<ResultsDoc, String> {
     let vars: Vec<(String, String)> = layout_seed
         .map(|s| (crate::layout::SEED_VAR.to_string(), s.to_string()))
         .into_iter()
@@ -255,19 +285,12 @@ pub fn execute(
                 progress(&env.name, p.split(' ').next().unwrap_or(p));
             }
         })?;
-        let doc: serde_json::Value = serde_json::from_str(&stdout).map_err(|e| {
+        ResultsDoc::parse(&stdout).map_err(|e| {
             format!(
-                "its output is not mmcheck's JSON ({e}); it began {:?}",
+                "its output is not mmcheck's results document ({e}); it began {:?}",
                 head(&stdout)
             )
-        })?;
-        let key = doc["env"]["key"]
-            .as_str()
-            .ok_or("its JSON names no environment key")?
-            .to_string();
-        let runs: Vec<CaseRun> = serde_json::from_value(doc["cases"].clone())
-            .map_err(|e| format!("its JSON cases do not parse: {e}"))?;
-        Ok((key, doc, runs))
+        })
     })();
     match result {
         Err(e) if crate::sys::interrupted() => Err(format!("interrupted; {e}")),
@@ -359,22 +382,19 @@ fn shell(
 
 /// Writes the environment's stable results and compares (or blesses) its snapshots.
 fn record(
-    key: &str,
-    doc: &serde_json::Value,
+    doc: &ResultsDoc,
     runs: &[CaseRun],
     opts: &Options,
 ) -> Result<Vec<(String, Compared)>, String> {
+    let key = doc.env.key.as_str();
     let dir = snapshot::dir(&opts.repo, key);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let committed: Option<serde_json::Value> = std::fs::read_to_string(dir.join("results.json"))
+    let committed = std::fs::read_to_string(dir.join("results.json"))
         .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let results = snapshot::stable_results(doc, runs, committed.as_ref());
-    std::fs::write(
-        dir.join("results.json"),
-        serde_json::to_string_pretty(&results).expect("serializes") + "\n",
-    )
-    .map_err(|e| format!("{}: {e}", dir.display()))?;
+        .and_then(|t| ResultsDoc::parse(&t).ok());
+    let results = snapshot::stable_results(doc, committed.as_ref());
+    std::fs::write(dir.join("results.json"), results.to_text())
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut out = Vec::new();
     for group in snapshot::groups(runs) {
         let committed = snapshot::read(&dir.join(format!("{group}.snap")));

@@ -6,6 +6,7 @@
 use crate::case::expr::Expr;
 use crate::case::plan::Case;
 use crate::case::vocab::Call;
+use crate::outcome::{CaseRun, Status};
 
 /// The calls a mutant kernel can ignore. `MAP_FIXED` ignores mmap calls with MAP_FIXED: it
 /// returns the requested address and maps nothing.
@@ -73,4 +74,31 @@ pub fn accepted_survivor<'a>(case: &'a Case, mutant: &str) -> Option<&'a str> {
         .iter()
         .find(|(m, _)| m == mutant)
         .map(|(_, why)| why.as_str())
+}
+
+/// How a case fared against one mutant kernel.
+pub struct MutantVerdict {
+    pub id: String,
+    pub mutant: String,
+    pub status: Status,
+    /// The case's reason for surviving, when it gives one.
+    pub accepted: Option<String>,
+    pub reason: String,
+}
+
+impl MutantVerdict {
+    pub fn of(case: &Case, mutant: &str, run: &CaseRun) -> MutantVerdict {
+        MutantVerdict {
+            id: case.id.clone(),
+            mutant: mutant.to_string(),
+            status: run.status,
+            accepted: accepted_survivor(case, mutant).map(str::to_string),
+            reason: run.reason.clone(),
+        }
+    }
+
+    /// The case passed although the kernel ignored a call it claims to verify.
+    pub fn is_unexplained_survivor(&self) -> bool {
+        self.status == Status::Pass && self.accepted.is_none()
+    }
 }

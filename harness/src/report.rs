@@ -3,8 +3,9 @@
 //! this one): per environment its counts, per call and per symbol a support level, and every case
 //! whose verdict differs between environments, with the observations side by side.
 
+use crate::outcome::{Status, StepRun};
+use crate::results::{verdicts_differ, CaseResult, ResultsDoc, Totals};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -32,11 +33,11 @@ pub struct EnvSummary {
 /// What one environment did in one case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
-    pub status: String,
+    pub status: Status,
     pub reason: String,
     /// The deciding observation (first mismatch, else the first step that must fail or fault).
     pub decisive: String,
-    pub steps: Vec<Value>,
+    pub steps: Vec<StepRun>,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,7 +74,7 @@ pub struct Level {
 
 /// Reads every environment's results under `snapshots`. Environments are ordered newest Linux
 /// first, other platforms after.
-pub fn load(snapshots: &Path) -> Result<Vec<Value>, String> {
+pub fn load(snapshots: &Path) -> Result<Vec<ResultsDoc>, String> {
     let mut docs = Vec::new();
     let dirs = std::fs::read_dir(snapshots).map_err(|e| {
         format!(
@@ -86,9 +87,7 @@ pub fn load(snapshots: &Path) -> Result<Vec<Value>, String> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let doc: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        docs.push(doc);
+        docs.push(ResultsDoc::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?);
     }
     if docs.is_empty() {
         return Err(format!(
@@ -96,46 +95,35 @@ pub fn load(snapshots: &Path) -> Result<Vec<Value>, String> {
             snapshots.display()
         ));
     }
-    docs.sort_by_key(|d| crate::snapshot::env_order(d["env"]["key"].as_str().unwrap_or("")));
+    docs.sort_by_key(|d| crate::snapshot::env_order(&d.env.key));
     Ok(docs)
 }
 
 /// Builds the report from the environments' results documents.
-pub fn build(docs: &[Value]) -> Report {
+pub fn build(docs: &[ResultsDoc]) -> Report {
     let envs: Vec<EnvSummary> = docs
         .iter()
         .map(|d| {
-            let count = |st: &str| {
-                d["cases"]
-                    .as_array()
-                    .map_or(0, |cs| cs.iter().filter(|c| c["status"] == st).count())
-            };
+            let t = Totals::count(d.cases.iter().map(CaseResult::status));
             EnvSummary {
-                key: d["env"]["key"].as_str().unwrap_or("?").to_string(),
-                release: d["env"]["release"].as_str().unwrap_or("").to_string(),
-                platform: d["env"]["platform"].as_str().unwrap_or("").to_string(),
-                pass: count("pass"),
-                fail: count("fail"),
-                broken: count("broken"),
-                skip: count("skip"),
+                key: d.env.key.clone(),
+                release: d.env.release.clone(),
+                platform: d.env.platform.clone(),
+                pass: t.passed,
+                fail: t.failed,
+                broken: t.broken,
+                skip: t.skipped,
             }
         })
         .collect();
     let mut rows: BTreeMap<String, CaseRow> = BTreeMap::new();
     for (env, doc) in envs.iter().zip(docs) {
-        for c in doc["cases"].as_array().cloned().unwrap_or_default() {
-            let id = c["id"].as_str().unwrap_or("").to_string();
+        for c in &doc.cases {
+            let id = c.id().to_string();
             let row = rows.entry(id.clone()).or_insert_with(|| CaseRow {
                 group: crate::snapshot::group_of(&id).to_string(),
-                summary: c["summary"].as_str().unwrap_or("").to_string(),
-                symbols: c["symbols"]
-                    .as_array()
-                    .map(|s| {
-                        s.iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                summary: c.summary.clone(),
+                symbols: c.symbols.clone(),
                 id,
                 results: BTreeMap::new(),
                 differs: false,
@@ -144,31 +132,27 @@ pub fn build(docs: &[Value]) -> Report {
             row.results.insert(
                 env.key.clone(),
                 Cell {
-                    status: c["status"].as_str().unwrap_or("?").to_string(),
-                    reason: c["reason"].as_str().unwrap_or("").to_string(),
-                    decisive: crate::snapshot::decisive(&c),
-                    steps: c["steps"].as_array().cloned().unwrap_or_default(),
+                    status: c.status(),
+                    reason: c.run.reason.clone(),
+                    decisive: match (c.decided_by(), c.status()) {
+                        (Some(d), _) => d,
+                        (None, Status::Pass) => "as documented".into(),
+                        (None, _) => c.run.reason.clone(),
+                    },
+                    steps: c.run.steps.clone(),
                 },
             );
         }
     }
     let mut cases: Vec<CaseRow> = rows.into_values().collect();
     for row in &mut cases {
-        let statuses: Vec<&str> = envs
+        let statuses: Vec<Option<Status>> = envs
             .iter()
-            .map(|e| {
-                row.results
-                    .get(&e.key)
-                    .map_or("absent", |c| c.status.as_str())
-            })
+            .map(|e| row.results.get(&e.key).map(|c| c.status))
             .collect();
-        let ran: Vec<&str> = statuses
-            .iter()
-            .copied()
-            .filter(|s| *s != "skip" && *s != "absent")
-            .collect();
-        row.differs = ran.windows(2).any(|w| w[0] != w[1]);
-        row.partly_skipped = !ran.is_empty() && statuses.contains(&"skip");
+        row.differs = verdicts_differ(statuses.iter().flatten().copied());
+        row.partly_skipped = statuses.contains(&Some(Status::Skip))
+            && statuses.iter().flatten().any(|s| *s != Status::Skip);
     }
     let support = |name: &str, member: &dyn Fn(&CaseRow) -> bool| Support {
         name: name.to_string(),
@@ -179,12 +163,12 @@ pub fn build(docs: &[Value]) -> Report {
                 let mut ran = 0;
                 let mut missing = Vec::new();
                 for row in cases.iter().filter(|r| member(r)) {
-                    match row.results.get(&e.key).map(|c| c.status.as_str()) {
-                        Some("pass") => {
+                    match row.results.get(&e.key).map(|c| c.status) {
+                        Some(Status::Pass) => {
                             pass += 1;
                             ran += 1;
                         }
-                        Some("fail") | Some("broken") => {
+                        Some(Status::Fail) | Some(Status::Broken) => {
                             ran += 1;
                             missing.push(row.id.clone());
                         }

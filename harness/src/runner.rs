@@ -112,21 +112,101 @@ pub fn run_one(
     run
 }
 
-/// Runs the cases (each against the real kernel, or a mutant) on `jobs` threads, each after the
-/// layout fuzzer's pads when there is a seed; `progress` is called after each with (done, total,
-/// run). After an interrupt no further case starts, and only the finished ones are returned.
-pub fn run_all(
-    cases: &[(&Case, Option<&str>)],
+/// One case to run, against the real kernel or against a mutant kernel that ignores one call.
+#[derive(Debug, Clone, Copy)]
+pub struct Job<'a> {
+    pub case: &'a Case,
+    pub mutant: Option<&'static str>,
+}
+
+/// A selection of cases ready to run: the machine prepared for them (fresh scratch filesystems
+/// mounted for as long as the suite lives) and interrupts caught. What `mmcheck run`,
+/// `mutants` and `report --run` share.
+pub struct Suite<'a> {
+    pub cases: Vec<&'a Case>,
+    pub host: HostEnv,
+    exe: PathBuf,
+    /// Unmounts the scratch filesystems when the suite is dropped.
+    _session: Option<Session>,
+}
+
+/// Why a suite could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("cannot find my own executable: {0}")]
+    NoExecutable(std::io::Error),
+}
+
+impl<'a> Suite<'a> {
+    /// Prepares the machine for `cases`; from here on an interrupt stops the run cleanly.
+    pub fn prepare(cases: Vec<&'a Case>) -> Result<Suite<'a>, SuiteError> {
+        let exe = std::env::current_exe().map_err(SuiteError::NoExecutable)?;
+        crate::sys::catch_interrupts();
+        let (host, session) = prepare_host(&cases, &exe);
+        Ok(Suite {
+            cases,
+            host,
+            exe,
+            _session: session,
+        })
+    }
+
+    /// The running executable, whose `__worker` runs the cases.
+    pub fn exe(&self) -> &Path {
+        &self.exe
+    }
+
+    /// Every case against this kernel, in case order; only the finished ones after an interrupt.
+    pub fn run(
+        &self,
+        jobs: usize,
+        layout_seed: Option<u64>,
+        progress: &(dyn Fn(usize, usize, &CaseRun) + Sync),
+    ) -> Vec<CaseRun> {
+        let work: Vec<Job> = self
+            .cases
+            .iter()
+            .map(|&case| Job { case, mutant: None })
+            .collect();
+        run_all(&work, &self.host, &self.exe, jobs, layout_seed, progress)
+            .into_iter()
+            .map(|(_, run)| run)
+            .collect()
+    }
+
+    /// Every case against every mutant kernel that applies to it, each run with its job.
+    pub fn run_mutants(&self, jobs: usize) -> Vec<(Job<'a>, CaseRun)> {
+        let work: Vec<Job> = self
+            .cases
+            .iter()
+            .flat_map(|&case| {
+                crate::mutant::applicable(case)
+                    .into_iter()
+                    .map(move |m| Job {
+                        case,
+                        mutant: Some(m),
+                    })
+            })
+            .collect();
+        run_all(&work, &self.host, &self.exe, jobs, None, &|_, _, _| {})
+    }
+}
+
+/// Runs the jobs on `jobs` threads, each after the layout fuzzer's pads when there is a seed;
+/// `progress` is called after each with (done, total, run). After an interrupt no further job
+/// starts, and only the finished ones are returned, each with its job, in job order.
+pub fn run_all<'a>(
+    work: &[Job<'a>],
     host: &HostEnv,
     exe: &Path,
     jobs: usize,
     layout_seed: Option<u64>,
     progress: &(dyn Fn(usize, usize, &CaseRun) + Sync),
-) -> Vec<CaseRun> {
+) -> Vec<(Job<'a>, CaseRun)> {
     let pool = Pool::new(exe);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
+    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; work.len()]);
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
             s.spawn(|| loop {
@@ -134,24 +214,23 @@ pub fn run_all(
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((case, mutate)) = cases.get(i) else {
+                let Some(job) = work.get(i) else {
                     break;
                 };
-                let run = run_one(case, host, &pool, false, *mutate, layout_seed);
+                let run = run_one(job.case, host, &pool, false, job.mutant, layout_seed);
                 if crate::sys::interrupted() && run.status == Status::Broken {
                     // Cut short by the interrupt (its worker stopped it): no verdict.
                     break;
                 }
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                progress(n, cases.len(), &run);
+                progress(n, work.len(), &run);
                 results.lock().expect("results lock")[i] = Some(run);
             });
         }
     });
-    results
-        .into_inner()
-        .expect("results lock")
-        .into_iter()
-        .flatten()
+    let runs = results.into_inner().expect("results lock");
+    work.iter()
+        .zip(runs)
+        .filter_map(|(job, run)| Some((*job, run?)))
         .collect()
 }

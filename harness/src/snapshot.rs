@@ -3,7 +3,8 @@
 //! `mprotect`, ...) under `snapshots/<env-key>/`. The files use insta's format, so `cargo insta
 //! review` reviews pending ones. The verdict against the contract is recorded beside, not mixed in.
 
-use crate::outcome::{CaseRun, Status};
+use crate::outcome::{CaseRun, Status, StepRun};
+use crate::results::{CaseResult, EnvInfo, ResultsDoc};
 use std::path::{Path, PathBuf};
 
 /// The group a case id belongs to: its first path component (`mmap/x@ext4` is in `mmap`).
@@ -118,7 +119,7 @@ pub fn changed_blocks(old: &str, new: &str) -> Vec<(String, String, String)> {
 fn stable_step(s: &crate::outcome::StepRun) -> String {
     if s.call == "faults" && s.mismatch.is_none() {
         return if s.explicit {
-            format!("as expected ({})", s.expected.replace('"', ""))
+            format!("as expected ({})", s.expected)
         } else {
             // A step that only starts the count: its number belongs to no rule.
             "counted".into()
@@ -174,99 +175,56 @@ fn round_iterations(text: &str) -> String {
     format!("{}{}{}", &text[..start], rounded, &text[end..])
 }
 
-/// The stable form of a run's JSON document, committed as `snapshots/<key>/results.json` for
-/// reports: the environment, and per case its verdict and observed steps, without raw values,
-/// timings or machine paths. As in `render_group`, a case skipped for the machine's setup keeps
-/// its entry of the `committed` results, if that is an observation, and is left out otherwise.
-pub fn stable_results(
-    doc: &serde_json::Value,
-    runs: &[CaseRun],
-    committed: Option<&serde_json::Value>,
-) -> serde_json::Value {
-    let env = &doc["env"];
-    let kept = |id: &str| {
-        committed?["cases"]
-            .as_array()?
-            .iter()
-            .find(|c| c["id"] == id && c["status"] != "skip")
-            .cloned()
+/// The stable form of a run's results document, committed as `snapshots/<key>/results.json`
+/// for reports: the environment, and per case its verdict and observed steps, without raw
+/// values, timings or machine paths. As in `render_group`, a case skipped for the machine's
+/// setup keeps its entry of the `committed` results, if that is an observation, and is left out
+/// otherwise.
+pub fn stable_results(doc: &ResultsDoc, committed: Option<&ResultsDoc>) -> ResultsDoc {
+    let env = EnvInfo {
+        euid: None,
+        scratch: Vec::new(),
+        default_scratch: None,
+        ..doc.env.clone()
     };
-    let cases: Vec<serde_json::Value> = runs
+    let cases = doc
+        .cases
         .iter()
-        .filter_map(|r| {
-            if r.not_compared() {
-                return kept(&r.id);
+        .filter_map(|c| {
+            if c.run.not_compared() {
+                return committed?
+                    .case(c.id())
+                    .filter(|k| k.status() != Status::Skip)
+                    .cloned();
             }
-            let c = doc["cases"]
-                .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["id"] == r.id.as_str()));
-            let steps: Vec<serde_json::Value> = r
-                .steps
-                .iter()
-                .map(|s| {
-                    serde_json::json!({
-                        "label": s.label,
-                        "call": s.call,
-                        "line": s.line,
-                        "expected": s.expected,
-                        "observed": stable_step(s),
-                        "mismatch": s.mismatch.as_deref().map(stable),
-                    })
-                })
-                .collect();
-            Some(serde_json::json!({
-                "id": r.id,
-                "summary": c.map(|c| c["summary"].clone()),
-                "symbols": c.map(|c| c["symbols"].clone()),
-                "fs": r.fs,
-                "status": r.status,
-                "reason": stable(r.reason.split(';').next().unwrap_or("")),
-                "steps": steps,
-            }))
+            Some(stable_case(c))
         })
         .collect();
-    let count = |status: &str| cases.iter().filter(|c| c["status"] == status).count();
-    let totals = serde_json::json!({
-        "passed": count("pass"),
-        "failed": count("fail"),
-        "broken": count("broken"),
-        "skipped": count("skip"),
-    });
-    serde_json::json!({
-        "env": {
-            "key": env["key"],
-            "release": env["release"],
-            "machine": env["machine"],
-            "platform": env["platform"],
-            "page_size": env["page_size"],
-        },
-        "totals": totals,
-        "cases": cases,
-    })
+    ResultsDoc::new(env, cases)
 }
 
-/// The observation that decided a case of a results document: its first mismatch, else its first
-/// step that must fail or fault; for a case with neither, "as documented" or its reason.
-pub fn decisive(case: &serde_json::Value) -> String {
-    let steps = case["steps"].as_array().cloned().unwrap_or_default();
-    let pick = steps.iter().find(|s| !s["mismatch"].is_null()).or_else(|| {
-        steps.iter().find(|s| {
-            s["expected"]
-                .as_str()
-                .is_some_and(|e| e.starts_with("errno") || e.starts_with("signal"))
+fn stable_case(c: &CaseResult) -> CaseResult {
+    let r = &c.run;
+    let steps = r
+        .steps
+        .iter()
+        .map(|s| StepRun {
+            observed: stable_step(s),
+            mismatch: s.mismatch.as_deref().map(stable),
+            obs: None,
+            explicit: false,
+            ..s.clone()
         })
-    });
-    match pick {
-        Some(s) => format!(
-            "{} {}: {}",
-            s["label"].as_str().unwrap_or(""),
-            s["call"].as_str().unwrap_or(""),
-            s["observed"].as_str().unwrap_or("")
-        ),
-        None => match case["status"].as_str() {
-            Some("pass") => "as documented".into(),
-            _ => case["reason"].as_str().unwrap_or("").to_string(),
+        .collect();
+    CaseResult {
+        run: CaseRun {
+            reason: stable(r.reason.split(';').next().unwrap_or("")),
+            steps,
+            millis: 0,
+            layout_dependent: r.layout_dependent.iter().map(|l| stable(l)).collect(),
+            ..r.clone()
         },
+        ..c.clone()
     }
 }
 

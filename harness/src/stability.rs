@@ -64,7 +64,8 @@ pub fn run(
             None => "unseeded".to_string(),
         };
         progress(&env.name, &label);
-        let (k, _doc, runs) = matrix::execute(env, opts, *seed, &|_, _| {})?;
+        let doc = matrix::execute(env, opts, *seed, &|_, _| {})?;
+        let (k, runs) = (doc.env.key.clone(), doc.runs());
         key = k;
         changed.extend(compare(opts, &key, &runs, *seed));
         for r in &runs {

@@ -63,9 +63,12 @@ fn json_has_the_environment_and_every_step() {
     let steps = dev["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     assert_eq!(steps[0]["observed"], "= $m");
-    assert_eq!(steps[1]["expected"], "errno = \"EINVAL\"");
+    assert_eq!(steps[1]["expected"], "errno = EINVAL");
+    assert_eq!(steps[1]["must_fail"], true);
     assert_eq!(steps[1]["obs"]["ok"]["value"], 0);
     assert!(steps[1]["mismatch"].as_str().is_some());
+    // The step that decided the verdict is recorded, not left to each reader to work out.
+    assert_eq!(dev["decisive"], 1);
     assert_eq!(by_id("mprotect/holds")["status"], "pass");
     assert_eq!(by_id("mprotect/holds")["steps"][1]["observed"], "EINVAL");
     assert_eq!(by_id("mprotect/harness-breaks")["status"], "broken");
@@ -73,6 +76,10 @@ fn json_has_the_environment_and_every_step() {
     assert_eq!(skip["status"], "skip");
     assert!(skip["reason"].as_str().unwrap().contains(">=99.0"));
     assert_eq!(doc["totals"]["broken"], 1);
+    // It is the library's results document, as the matrix and the report read it.
+    let typed = mmcheck::results::ResultsDoc::parse(&out).expect("a results document");
+    assert_eq!(typed.cases.len(), 4);
+    assert_eq!(typed.totals.broken, 1);
 }
 
 #[test]

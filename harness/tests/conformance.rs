@@ -158,10 +158,12 @@ fn mutant_trials(cases: &[Case], shared: &Arc<Shared>) -> Vec<Trial> {
             let name = format!("{} (kernel ignores {m})", case.id);
             Trial::ignorable_test(name, move || {
                 let run = runner::run_one(&case, &shared.host, &shared.pool, false, Some(m), None);
-                let verdict = render::MutantVerdict::of(&case, m, &run);
+                let verdict = mmcheck::mutant::MutantVerdict::of(&case, m, &run);
                 match run.status {
                     Status::Skip => Ok(Completion::ignored_with(run.reason)),
-                    _ if verdict.is_unexplained_survivor() => Err(Failed::from(verdict.describe())),
+                    _ if verdict.is_unexplained_survivor() => {
+                        Err(Failed::from(render::describe(&verdict)))
+                    }
                     _ => Ok(Completion::Completed),
                 }
             })

@@ -1,16 +1,18 @@
-//! The one place where a case's records and its process's end become a verdict: pass, fail (the
-//! kernel deviates from the contract), broken (the harness failed) or skip (not applicable here).
+//! Verdicts as data: pass, fail (the kernel deviates from the contract), broken (the harness
+//! failed) or skip (not applicable here), with every step's contract and observation in the
+//! case's symbols. `classify` makes them; `symbols` names what was observed; render words them.
 
+mod check;
+mod classify;
 pub mod regions;
 pub mod symbols;
 
-use crate::case::plan::{Case, Check, Expectation, Outcome, Step};
-use crate::case::vocab::{Call, Role};
-pub use regions::Env;
+pub use check::check;
+pub use classify::{classify, execution_order, Seen};
+pub use regions::Regions;
 
-use crate::sys::Ended;
-use crate::version::Version;
-use crate::wire::{Bytes, Data, Obs, Record};
+use crate::case::plan::{Case, Expectation, Outcome, Step};
+use crate::wire::Obs;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +25,18 @@ pub enum Status {
     Broken,
     /// Not applicable here; the reason says why.
     Skip,
+}
+
+impl Status {
+    /// Its name in results documents: `pass`, `fail`, `broken`, `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Broken => "broken",
+            Status::Skip => "skip",
+        }
+    }
 }
 
 /// A need of the machine's setup that is not met: not kernel behaviour, so not compared.
@@ -49,6 +63,8 @@ pub struct CaseRun {
     pub steps: Vec<StepRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs: Option<String>,
+    /// How long the child took; 0 in a committed (stable) document.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub millis: u64,
     /// What about the machine's setup kept the case from running (a skip), or from running on
     /// something the snapshots can be compared with (a filesystem found on the machine). Such a
@@ -66,15 +82,19 @@ pub struct StepRun {
     pub label: String,
     pub call: String,
     pub line: usize,
-    /// The contract, as written in the case.
+    /// The contract as the case writes it, without TOML's quotes: `errno = EINVAL`.
     pub expected: String,
+    /// The contract says the call fails (an errno) or the access faults (a signal): the heart
+    /// of most rules.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub must_fail: bool,
     /// What happened, in symbols: `EINVAL`, `SIGSEGV SEGV_ACCERR at $m+PAGE`, `= $m`.
     pub observed: String,
     /// The raw observation, for tools; `None` when the step left no record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub obs: Option<Obs>,
     /// Whether the case wrote this contract (rather than the default).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub explicit: bool,
     /// `None` when it matched the contract, else what differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,734 +136,38 @@ impl CaseRun {
         self.setup.is_some()
     }
 
-    /// The step that decided the verdict: the first mismatch, else the first step that must
-    /// fail or fault (the heart of most rules), else the last step with an explicit contract.
-    pub fn decisive(&self) -> Option<&StepRun> {
+    /// The index of the step that decided the verdict: the first that did not meet its
+    /// contract, else the first that must fail or fault. `None` when no step did: a pass of
+    /// calls that only had to succeed, or a run that ended before its steps.
+    pub fn decisive(&self) -> Option<usize> {
         self.steps
             .iter()
-            .find(|s| s.mismatch.is_some())
-            .or_else(|| {
-                self.steps
-                    .iter()
-                    .find(|s| s.expected.starts_with("errno") || s.expected.starts_with("signal"))
-            })
-            .or_else(|| self.steps.iter().rev().find(|s| s.explicit))
-            .or_else(|| self.steps.last())
+            .position(|s| s.mismatch.is_some())
+            .or_else(|| self.steps.iter().position(|s| s.must_fail))
     }
 }
 
-/// Everything the supervisor saw of one child.
-pub struct Seen {
-    pub records: Vec<Result<Record, String>>,
-    pub ended: Option<Ended>,
-    pub timed_out: bool,
-    /// What the child wrote to stderr (a panic message, say), for broken verdicts.
-    pub stderr: String,
-    pub millis: u64,
-}
-
-/// The order in which the steps run: a fork's child steps run when the parent reaches its wait.
-pub fn execution_order(case: &Case) -> Vec<usize> {
-    fn walk(case: &Case, list: usize, out: &mut Vec<usize>) {
-        for &i in &case.plan.lists[list] {
-            let step = &case.plan.steps[i];
-            if step.call == Call::Wait {
-                let mut refs = Vec::new();
-                if let Some(pid) = step.num("pid") {
-                    pid.refs(&mut refs);
-                }
-                for fork in case.plan.steps.iter().filter(|s| s.call == Call::Fork) {
-                    if fork.slot.is_some_and(|s| refs.contains(&s)) {
-                        walk(case, fork.child_list.expect("forks have children"), out);
-                    }
-                }
-            }
-            out.push(i);
+impl StepRun {
+    /// A step with its contract, before anything was observed of it.
+    pub fn of(step: &Step, contract: &Expectation) -> StepRun {
+        StepRun {
+            label: step.label.clone(),
+            call: step.spec.name.to_string(),
+            line: step.line,
+            expected: contract.text.replace('"', ""),
+            must_fail: matches!(contract.outcome, Outcome::Errno(_) | Outcome::Signal { .. }),
+            explicit: contract.explicit,
+            observed: "(no record)".into(),
+            obs: None,
+            mismatch: None,
         }
-    }
-    let mut out = Vec::new();
-    walk(case, 0, &mut out);
-    out
-}
-
-/// Classifies one run. This is the only function that decides a verdict from what a child did.
-pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> CaseRun {
-    let mut env = Env::new(case, page);
-    let mut steps: Vec<Option<StepRun>> = vec![None; case.plan.steps.len()];
-    // First problem of each kind, in the order they happened.
-    let mut deviation: Option<String> = None;
-    let mut broken: Option<String> = None;
-    let mut crash: Option<String> = None;
-    let mut done = false;
-    let mut layout_dependent: Vec<String> = Vec::new();
-
-    for record in &seen.records {
-        match record {
-            Err(garbled) => {
-                broken.get_or_insert_with(|| {
-                    format!("the child's record stream is garbled: {garbled}")
-                });
-            }
-            Ok(Record::Done) => done = true,
-            Ok(Record::Broken { reason }) => {
-                broken.get_or_insert_with(|| {
-                    format!("the child could not prepare the case: {reason}")
-                });
-            }
-            Ok(Record::Crash {
-                signo,
-                code,
-                addr,
-                ip,
-            }) => {
-                crash.get_or_insert_with(|| {
-                    format!(
-                        "the harness itself was hit by {} outside any probe ({})",
-                        symbols::signal(*signo, *code),
-                        symbols::raw_fault(*addr, *ip, &env)
-                    )
-                });
-            }
-            Ok(Record::Step {
-                step,
-                obs,
-                iterations,
-            }) => {
-                let Some(s) = case.plan.steps.get(*step) else {
-                    broken.get_or_insert_with(|| {
-                        format!("a record names step {step}, which the case does not have")
-                    });
-                    continue;
-                };
-                env.enter(s);
-                let contract = s.contract(kernel);
-                let mismatch = check(s, contract, obs, *iterations, &env);
-                if let Some(m) = &mismatch {
-                    let what = format!("{} ({}, line {}): {m}", s.label, s.spec.name, s.line);
-                    match (obs, s.spec.role) {
-                        // A step that could not run because an earlier one failed: the earlier
-                        // failure is the verdict; alone, it is a mistake in the case.
-                        (Obs::NotRun { .. }, _) if deviation.is_some() => {}
-                        (Obs::NotRun { .. }, _) | (_, Role::Setup) => {
-                            broken.get_or_insert(what);
-                        }
-                        (_, Role::Kernel) => {
-                            deviation.get_or_insert(what);
-                        }
-                    }
-                }
-                // Learn first, so that an mmap's own result reads as `$m`, not as a number.
-                env.learn(s, obs);
-                let observed = match (s.call, obs, iterations) {
-                    // A pid differs every run; that the child started is what matters.
-                    (Call::Fork, Obs::Ok { .. }, _) => "child started".to_string(),
-                    (_, _, Some(n)) => format!("{} (iteration {n})", symbols::obs(obs, &env)),
-                    (_, _, None) => symbols::obs(obs, &env),
-                };
-                if let Obs::Ok {
-                    data: Some(Data::Smaps(entries)),
-                    ..
-                } = obs
-                {
-                    for e in entries {
-                        if let Some(merged) = merged_with_neighbour(e, &env) {
-                            env.flag_layout_dependent(merged);
-                        }
-                    }
-                }
-                for shown in env.take_layout_dependent() {
-                    let entry = format!("{} {}: {shown}", s.label, s.spec.name);
-                    if !layout_dependent.contains(&entry) {
-                        layout_dependent.push(entry);
-                    }
-                }
-                steps[*step] = Some(StepRun {
-                    label: s.label.clone(),
-                    call: s.spec.name.to_string(),
-                    line: s.line,
-                    expected: contract.text.clone(),
-                    explicit: contract.explicit,
-                    observed,
-                    obs: Some(obs.clone()),
-                    mismatch,
-                });
-            }
-        }
-    }
-
-    let order = execution_order(case);
-    let first_missing = order.iter().copied().find(|&i| steps[i].is_none());
-    let during = first_missing
-        .map(|i| {
-            let s = &case.plan.steps[i];
-            format!(" during {} ({}, line {})", s.label, s.spec.name, s.line)
-        })
-        .unwrap_or_default();
-    let status_of_process = || match seen.ended {
-        Some(Ended::Exited(0)) | None => None,
-        Some(Ended::Exited(code)) => Some(format!("the child exited with status {code}{during}")),
-        Some(Ended::Killed(sig)) => Some(format!(
-            "the child was killed by {}{during}",
-            symbols::signal_name(sig)
-        )),
-    };
-
-    let (status, mut reason) = if seen.timed_out {
-        let stuck = first_missing.map(|i| &case.plan.steps[i]);
-        let what = match stuck {
-            Some(s) => format!(
-                "{} ({}, line {}) did not finish within {} s",
-                s.label,
-                s.spec.name,
-                s.line,
-                case.timeout.as_secs()
-            ),
-            None => format!("the child did not exit within {} s", case.timeout.as_secs()),
-        };
-        match (deviation, stuck.map(|s| s.spec.role)) {
-            (Some(d), _) => (Status::Fail, format!("{d}; then {what}")),
-            (None, Some(Role::Kernel)) => (Status::Fail, what),
-            _ => (Status::Broken, what),
-        }
-    } else if let Some(b) = broken {
-        (Status::Broken, b)
-    } else if let Some(d) = deviation {
-        let tail = crash
-            .map(|c| format!("; afterwards {c}"))
-            .unwrap_or_default();
-        (Status::Fail, format!("{d}{tail}"))
-    } else if let Some(c) = crash {
-        (Status::Broken, c)
-    } else if let Some(p) = status_of_process() {
-        (Status::Broken, p)
-    } else if !done || first_missing.is_some() {
-        let what = match (first_missing, seen.ended) {
-            (Some(_), Some(Ended::Exited(0))) => {
-                format!("the child exited with status 0{during} without reporting it")
-            }
-            (Some(i), _) => format!("{} never reported", case.plan.steps[i].label),
-            (None, Some(Ended::Exited(0))) => {
-                "the child exited with status 0 after its last step without finishing the case"
-                    .into()
-            }
-            (None, _) => "the child ended without finishing its steps".into(),
-        };
-        (Status::Broken, what)
-    } else {
-        (Status::Pass, String::new())
-    };
-    if status == Status::Broken && !seen.stderr.trim().is_empty() {
-        reason = format!("{reason}\nchild stderr:\n{}", seen.stderr.trim_end());
-    }
-
-    let steps = order
-        .iter()
-        .map(|&i| {
-            steps[i].take().unwrap_or_else(|| {
-                let s = &case.plan.steps[i];
-                StepRun {
-                    label: s.label.clone(),
-                    call: s.spec.name.to_string(),
-                    line: s.line,
-                    expected: s.contract(kernel).text.clone(),
-                    explicit: s.contract(kernel).explicit,
-                    observed: "(no record)".into(),
-                    obs: None,
-                    mismatch: None,
-                }
-            })
-        })
-        .collect();
-    CaseRun {
-        id: case.id.clone(),
-        status,
-        reason,
-        steps,
-        fs: case.fs.clone(),
-        millis: seen.millis,
-        setup: None,
-        layout_dependent,
     }
 }
 
-/// smaps counts Rss and Locked for a whole mapping. When that mapping reaches past the case's
-/// own region there, the kernel merged the region with a neighbour it happened to place next to
-/// it, and the counts include the neighbour's pages: say so, as a layout-dependent observation.
-fn merged_with_neighbour(e: &crate::wire::SmapsEntry, env: &Env) -> Option<String> {
-    let (start, end) = e.mapping?;
-    let (own_start, own_end) = env.outermost(e.start)?;
-    (start < own_start || end > own_end).then(|| {
-        format!(
-            "smaps [{}, {}) counts a mapping merged with a neighbour",
-            symbols::address(e.start, env),
-            symbols::end_address(e.end, env)
-        )
-    })
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
-/// Compares one observation with its contract; `Some` says what differs.
-pub fn check(
-    step: &Step,
-    contract: &Expectation,
-    obs: &Obs,
-    iterations: Option<u64>,
-    env: &Env,
-) -> Option<String> {
-    if let Obs::NotRun { reason } = obs {
-        return Some(format!("did not run: {reason}"));
-    }
-    let expected = || symbols::contract(contract);
-    let observed = || symbols::obs(obs, env);
-    let differ = || Some(format!("expected {}, observed {}", expected(), observed()));
-    match (&contract.outcome, obs) {
-        (Outcome::Success(want), Obs::Ok { value, .. }) => {
-            if let Some(want) = want {
-                match want.rhs.eval(env) {
-                    Ok(w) if want.holds(*value, w) => {}
-                    Ok(_) => return differ(),
-                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
-                }
-            }
-        }
-        (Outcome::Errno(list), Obs::Err { errno }) if list.contains(errno) => {}
-        (
-            Outcome::Signal { signo, code, addr },
-            Obs::Fault {
-                signo: s,
-                code: c,
-                addr: a,
-            },
-        ) => {
-            if signo != s || code.is_some_and(|code| code != *c) {
-                return differ();
-            }
-            if let Some(addr) = addr {
-                match addr.eval(env) {
-                    Ok(want) if want == *a => {}
-                    Ok(want) => {
-                        return Some(format!(
-                            "expected the fault at {}, observed it at {}",
-                            symbols::address(want, env),
-                            symbols::address(*a, env)
-                        ))
-                    }
-                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
-                }
-            }
-        }
-        (
-            Outcome::Exit(want),
-            Obs::Ok {
-                data: Some(Data::Exited(code)),
-                ..
-            },
-        ) if want == code => {}
-        (
-            Outcome::Killed(want),
-            Obs::Ok {
-                data: Some(Data::Killed(sig)),
-                ..
-            },
-        ) if want == sig => {}
-        _ => return differ(),
-    }
-    let data = match obs {
-        Obs::Ok { data, .. } => data.as_ref(),
-        _ => None,
-    };
-    for c in &contract.checks {
-        let m = match c {
-            Check::Iterations(cmp) => compare("iterations", cmp, iterations.unwrap_or(1), env),
-            _ => check_data(step, c, data, env),
-        };
-        if m.is_some() {
-            return m;
-        }
-    }
-    None
-}
-
-fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Env) -> Option<String> {
-    let eval = |e: &crate::case::expr::Expr| {
-        e.eval(env)
-            .map_err(|e| format!("the contract cannot be evaluated: {e}"))
-    };
-    match (check, data) {
-        (Check::Bytes(want), Some(Data::Bytes(got))) => (got.to_vec() != *want).then(|| {
-            format!(
-                "expected bytes {}, read {}",
-                symbols::bytes(&Bytes::of(want)),
-                symbols::bytes(got)
-            )
-        }),
-        (Check::EveryByte(want), Some(Data::Bytes(got))) => {
-            let want = match eval(want) {
-                Ok(w) => w as u8,
-                Err(e) => return Some(e),
-            };
-            match (0..got.len()).find(|&i| got.get(i) != Some(want)) {
-                None if !got.is_empty() => None,
-                None => Some("expected bytes, read none".into()),
-                Some(i) => Some(format!(
-                    "expected every byte to be {want:#04x}, but byte {i} is {:#04x} (read {})",
-                    got.get(i).unwrap_or(0),
-                    symbols::bytes(got)
-                )),
-            }
-        }
-        (Check::Maps(want), Some(Data::Maps(got))) => {
-            let mut expected = Vec::new();
-            for line in want {
-                match (eval(&line.start), eval(&line.end)) {
-                    (Ok(s), Ok(e)) => {
-                        let offset = match line.offset.as_ref().map(eval) {
-                            Some(Ok(o)) => Some(o),
-                            Some(Err(e)) => return Some(e),
-                            None => None,
-                        };
-                        expected.push((s, e, line.perms.clone(), offset));
-                    }
-                    (Err(e), _) | (_, Err(e)) => return Some(e),
-                }
-            }
-            let same = expected.len() == got.len()
-                && expected.iter().zip(got).all(|((s, e, p, o), g)| {
-                    *s == g.start && *e == g.end && *p == g.perms && o.is_none_or(|o| o == g.offset)
-                });
-            (!same).then(|| {
-                let want: Vec<String> = expected
-                    .iter()
-                    .map(|(s, e, p, o)| symbols::maps_line(*s, *e, p, *o, env))
-                    .collect();
-                format!(
-                    "expected maps [{}], observed [{}]",
-                    want.join(", "),
-                    symbols::maps(got, env)
-                )
-            })
-        }
-        (Check::Size(c), Some(Data::Stat { size, .. })) => compare("st_size", c, *size, env),
-        (Check::Blocks(c), Some(Data::Stat { blocks, .. })) => {
-            compare("st_blocks", c, *blocks, env)
-        }
-        (Check::Minflt(c), Some(Data::Faults { minflt, .. })) => {
-            compare("minor faults", c, *minflt, env)
-        }
-        (Check::Majflt(c), Some(Data::Faults { majflt, .. })) => {
-            compare("major faults", c, *majflt, env)
-        }
-        (Check::Resident(want), Some(Data::Resident(got))) => (want != got).then(|| {
-            format!(
-                "expected residency {}, observed {}",
-                symbols::residency(want),
-                symbols::residency(got)
-            )
-        }),
-        (Check::VmFlags(want), Some(Data::Smaps(got))) => {
-            if got.is_empty() {
-                return Some("no mapping in the range to check VmFlags of".into());
-            }
-            for m in got {
-                for (flag, present) in want {
-                    if m.vmflags.contains(flag) != *present {
-                        return Some(format!(
-                            "expected VmFlags {}{flag} on [{}, {}), observed VmFlags: {}",
-                            if *present { "+" } else { "-" },
-                            symbols::address(m.start, env),
-                            symbols::end_address(m.end, env),
-                            m.vmflags.join(" ")
-                        ));
-                    }
-                }
-            }
-            None
-        }
-        (Check::Rss(c), Some(Data::Smaps(got))) => {
-            compare("Rss (bytes)", c, got.iter().map(|m| m.rss).sum(), env)
-        }
-        (Check::Locked(c), Some(Data::Smaps(got))) => {
-            compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
-        }
-        (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
-            (true, None) | (false, Some(_)) => None,
-            (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
-            (false, None) => {
-                Some("expected the mapping to differ from the file, but they are equal".into())
-            }
-        },
-        (_, _) => Some(format!(
-            "`{}` produced no data to check (a harness bug)",
-            step.spec.name
-        )),
-    }
-}
-
-fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Env) -> Option<String> {
-    match c.rhs.eval(env) {
-        Ok(want) if c.holds(got, want) => None,
-        Ok(_) => Some(format!("expected {what} {}, observed {got}", c.text)),
-        Err(e) => Some(format!("the contract cannot be evaluated: {e}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::case::load;
-    use crate::wire::MapsEntry;
-
-    const PAGE: u64 = 4096;
-    const M: u64 = 0x7f00_0000_0000;
-
-    fn case() -> Case {
-        load::case_from_toml(
-            r#"
-summary = "s"
-symbols = ["mprotect"]
-refs = ["mprotect(2)"]
-
-[[step]]
-id = "f"
-call = "file"
-args = { size = "PAGE" }
-
-[[step]]
-id = "m"
-call = "mmap"
-args = { len = "2*PAGE", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
-
-[[step]]
-call = "store"
-args = { addr = "$m+PAGE", byte = 1 }
-expect = { signal = "SIGSEGV", si-code = "SEGV_ACCERR", addr = "$m+PAGE" }
-
-[[step]]
-call = "maps"
-args = { addr = "$m", len = "2*PAGE" }
-expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
-"#,
-        )
-    }
-
-    fn step(step: usize, obs: Obs) -> Result<Record, String> {
-        Ok(Record::Step {
-            step,
-            obs,
-            iterations: None,
-        })
-    }
-
-    fn ok(value: u64) -> Obs {
-        Obs::Ok { value, data: None }
-    }
-
-    fn good() -> Vec<Result<Record, String>> {
-        vec![
-            step(0, ok(3)),
-            step(1, ok(M)),
-            step(
-                2,
-                Obs::Fault {
-                    signo: 11,
-                    code: 2,
-                    addr: M + PAGE,
-                },
-            ),
-            step(
-                3,
-                Obs::Ok {
-                    value: 0,
-                    data: Some(Data::Maps(vec![MapsEntry {
-                        start: M,
-                        end: M + 2 * PAGE,
-                        perms: "r--p".into(),
-                        offset: 0,
-                        path: String::new(),
-                    }])),
-                },
-            ),
-            Ok(Record::Done),
-        ]
-    }
-
-    fn run(records: Vec<Result<Record, String>>, ended: Option<Ended>, timed_out: bool) -> CaseRun {
-        let seen = Seen {
-            records,
-            ended,
-            timed_out,
-            stderr: String::new(),
-            millis: 1,
-        };
-        classify(&case(), seen, Some((6, 18, 0)), PAGE)
-    }
-
-    #[test]
-    fn all_contracts_met_is_a_pass() {
-        let r = run(good(), Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Pass, "{}", r.reason);
-        assert_eq!(r.steps[2].observed, "SIGSEGV SEGV_ACCERR at $m+PAGE");
-        assert_eq!(r.steps[1].observed, "= $m");
-    }
-
-    #[test]
-    fn a_fault_elsewhere_is_a_deviation() {
-        let mut records = good();
-        records[2] = step(
-            2,
-            Obs::Fault {
-                signo: 11,
-                code: 2,
-                addr: M + PAGE + 8,
-            },
-        );
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Fail);
-        assert!(
-            r.reason
-                .contains("expected the fault at $m+PAGE, observed it at $m+PAGE+8"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn an_ignored_mprotect_is_a_deviation() {
-        let mut records = good();
-        records[2] = step(2, ok(0));
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Fail);
-        assert!(
-            r.reason.starts_with("step 3 (store, line 17)"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn wrong_maps_is_a_deviation() {
-        let mut records = good();
-        records[3] = step(
-            3,
-            Obs::Ok {
-                value: 0,
-                data: Some(Data::Maps(vec![])),
-            },
-        );
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Fail);
-        assert!(r.reason.contains("observed [no mapping]"), "{}", r.reason);
-    }
-
-    #[test]
-    fn a_failed_setup_step_is_broken() {
-        let mut records = good();
-        records[0] = step(0, Obs::Err { errno: 28 });
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Broken);
-        assert!(r.reason.contains("ENOSPC"), "{}", r.reason);
-    }
-
-    #[test]
-    fn steps_skipped_after_a_deviation_stay_a_deviation() {
-        let records = vec![
-            step(0, ok(3)),
-            step(1, Obs::Err { errno: 12 }),
-            step(
-                2,
-                Obs::NotRun {
-                    reason: "`$m` is unavailable".into(),
-                },
-            ),
-            step(
-                3,
-                Obs::NotRun {
-                    reason: "`$m` is unavailable".into(),
-                },
-            ),
-            Ok(Record::Done),
-        ];
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Fail);
-        assert!(r.reason.contains("step 2 (mmap"), "{}", r.reason);
-    }
-
-    #[test]
-    fn a_crash_outside_probes_is_broken() {
-        let mut records = good();
-        records.truncate(2);
-        records.push(Ok(Record::Crash {
-            signo: 11,
-            code: 1,
-            addr: 8,
-            ip: 0x5555_0000,
-        }));
-        let r = run(records, Some(Ended::Exited(70)), false);
-        assert_eq!(r.status, Status::Broken);
-        assert!(
-            r.reason.contains("SIGSEGV SEGV_MAPERR outside any probe"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn a_hang_in_a_kernel_call_is_a_deviation_and_elsewhere_broken() {
-        let mut records = good();
-        records.truncate(2);
-        let r = run(records, None, true);
-        assert_eq!(r.status, Status::Fail);
-        assert!(
-            r.reason.contains("step 3 (store, line 17) did not finish"),
-            "{}",
-            r.reason
-        );
-        let r = run(vec![], None, true);
-        assert_eq!(
-            r.status,
-            Status::Broken,
-            "a hang in `file` is the harness's"
-        );
-    }
-
-    #[test]
-    fn a_region_reaching_the_top_of_the_address_space_is_learned_without_overflow() {
-        // Found by tests/fuzz_loader.rs: rounding a length within a page of 2^64 up to whole
-        // pages overflowed (a panic in debug builds).
-        let case = load::case_from_toml(
-            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n\
-             [[step]]\nid = \"h\"\ncall = \"let\"\nargs = { value = \"0\", len = \"-1\" }\n",
-        );
-        let seen = Seen {
-            records: vec![step(0, ok(0)), Ok(Record::Done)],
-            ended: Some(Ended::Exited(0)),
-            timed_out: false,
-            stderr: String::new(),
-            millis: 1,
-        };
-        assert_eq!(classify(&case, seen, None, PAGE).status, Status::Pass);
-    }
-
-    #[test]
-    fn dying_without_done_is_broken() {
-        let mut records = good();
-        records.pop();
-        let r = run(records.clone(), Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Broken);
-        records.truncate(3);
-        let r = run(records, Some(Ended::Killed(9)), false);
-        assert_eq!(r.status, Status::Broken);
-        assert!(
-            r.reason.contains("killed by SIGKILL during step 4 (maps"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn garbled_streams_are_broken() {
-        let mut records = good();
-        records.insert(1, Err("undecodable record".into()));
-        let r = run(records, Some(Ended::Exited(0)), false);
-        assert_eq!(r.status, Status::Broken);
-    }
+fn is_false(b: &bool) -> bool {
+    !*b
 }

@@ -11,7 +11,7 @@ use crate::wire::Obs;
 use std::cell::RefCell;
 
 /// Values of `$names` as the records reveal them, and the mappings they name.
-pub struct Env {
+pub struct Regions {
     page: u64,
     slots: Vec<Option<u64>>,
     names: Vec<String>,
@@ -58,7 +58,7 @@ pub enum Name {
     Elsewhere,
 }
 
-impl Scope for Env {
+impl Scope for Regions {
     fn page(&self) -> u64 {
         self.page
     }
@@ -67,9 +67,9 @@ impl Scope for Env {
     }
 }
 
-impl Env {
-    pub fn new(case: &Case, page: u64) -> Env {
-        Env {
+impl Regions {
+    pub fn new(case: &Case, page: u64) -> Regions {
+        Regions {
             page,
             slots: vec![None; case.plan.slots.len()],
             names: case.plan.slots.clone(),
@@ -304,12 +304,12 @@ mod tests {
         )
     }
 
-    fn env() -> Env {
-        Env::new(&load_past_m(), 4096)
+    fn env() -> Regions {
+        Regions::new(&load_past_m(), 4096)
     }
 
     /// Judges `step` of `case`, which returned `value`.
-    fn returned(env: &mut Env, case: &Case, step: usize, value: u64) {
+    fn returned(env: &mut Regions, case: &Case, step: usize, value: u64) {
         env.enter(&case.plan.steps[step]);
         env.learn(&case.plan.steps[step], &Obs::Ok { value, data: None });
     }
@@ -369,7 +369,7 @@ mod tests {
         );
         // Wherever $r lies below a 2 MiB boundary, the page before $h reads $h-PAGE.
         for r in [0x7f00_0012_3000u64, 0x7f00_001f_f000] {
-            let mut env = Env::new(&case, 4096);
+            let mut env = Regions::new(&case, 4096);
             returned(&mut env, &case, 0, r);
             let h = (r + (2 << 20)) & !((2 << 20) - 1);
             returned(&mut env, &case, 1, h);
@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn an_address_no_region_holds_is_named_after_the_step_that_touched_it() {
         let case = load_past_m();
-        let mut env = Env::new(&case, 4096);
+        let mut env = Regions::new(&case, 4096);
         let m = 0x7d00_0000_0000;
         returned(&mut env, &case, 0, m);
         // A region placed 3 pages after the touched range: nearer than $m, and irrelevant.

@@ -1,11 +1,11 @@
 //! How an observation reads, in symbols: errno, signal and si_code names, addresses named after
-//! the case's regions (by the rule of `regions::Env::name`), bytes, maps and smaps lines,
+//! the case's regions (by the rule of `regions::Regions::name`), bytes, maps and smaps lines,
 //! contracts. Verdicts and snapshots are made of these words, so they live beside the verdict,
 //! below every layer that prints.
 
 use crate::case::plan::{Expectation, Outcome};
 use crate::names;
-use crate::outcome::regions::{Env, Name, Point};
+use crate::outcome::regions::{Name, Point, Regions};
 use crate::wire::{Bytes, Data, MapsEntry, Obs};
 
 pub fn signal_name(signo: i32) -> String {
@@ -22,23 +22,23 @@ pub fn signal(signo: i32, code: i32) -> String {
 }
 
 /// An address relative to a named region: `$m`, `$m+PAGE`, `$h-PAGE`, `$m+2*PAGE+5`, by the rule
-/// of `regions::Env::name`. A rendering only proximity could give is flagged in `env`.
-pub fn address(addr: u64, env: &Env) -> String {
+/// of `regions::Regions::name`. A rendering only proximity could give is flagged in `env`.
+pub fn address(addr: u64, env: &Regions) -> String {
     address_as(addr, Point::At, env)
 }
 
 /// The exclusive end of a range: named after the region that holds the byte before it.
-pub fn end_address(addr: u64, env: &Env) -> String {
+pub fn end_address(addr: u64, env: &Regions) -> String {
     address_as(addr, Point::End, env)
 }
 
 /// The result of mmap or mremap: `$m`, or `<elsewhere>` for a new mapping outside every named
 /// region and outside the range the call asked for.
-pub fn placed_address(addr: u64, env: &Env) -> String {
+pub fn placed_address(addr: u64, env: &Regions) -> String {
     address_as(addr, Point::Placed, env)
 }
 
-fn address_as(addr: u64, point: Point, env: &Env) -> String {
+fn address_as(addr: u64, point: Point, env: &Regions) -> String {
     let (name, by_proximity) = env.name(addr, point);
     let shown = match name {
         Name::Relative { name, delta } => {
@@ -86,7 +86,7 @@ fn offset(delta: u64, page: u64) -> String {
     }
 }
 
-pub fn raw_fault(addr: u64, ip: u64, env: &Env) -> String {
+pub fn raw_fault(addr: u64, ip: u64, env: &Regions) -> String {
     format!("fault address {}, instruction {ip:#x}", address(addr, env))
 }
 
@@ -111,7 +111,13 @@ pub fn bytes(b: &Bytes) -> String {
 }
 
 /// `[$m, $m+PAGE) r--s`, with the file offset when there is one to speak of.
-pub fn maps_line(start: u64, end: u64, perms: &str, file_offset: Option<u64>, env: &Env) -> String {
+pub fn maps_line(
+    start: u64,
+    end: u64,
+    perms: &str,
+    file_offset: Option<u64>,
+    env: &Regions,
+) -> String {
     let at = match file_offset {
         Some(0) => " at offset 0".to_string(),
         Some(o) => format!(" at offset {}", offset(o, env.page_size())),
@@ -124,7 +130,7 @@ pub fn maps_line(start: u64, end: u64, perms: &str, file_offset: Option<u64>, en
     )
 }
 
-pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
+pub fn maps(entries: &[MapsEntry], env: &Regions) -> String {
     if entries.is_empty() {
         return "no mapping".into();
     }
@@ -144,7 +150,7 @@ pub fn maps(entries: &[MapsEntry], env: &Env) -> String {
         .join(", ")
 }
 
-pub fn smaps(entries: &[crate::wire::SmapsEntry], env: &Env) -> String {
+pub fn smaps(entries: &[crate::wire::SmapsEntry], env: &Regions) -> String {
     if entries.is_empty() {
         return "no mapping".into();
     }
@@ -169,7 +175,7 @@ pub fn residency(bits: &[bool]) -> String {
 }
 
 /// What a step observed, in symbols.
-pub fn obs(o: &Obs, env: &Env) -> String {
+pub fn obs(o: &Obs, env: &Regions) -> String {
     match o {
         Obs::Err { errno } => names::errno_name(*errno),
         Obs::Fault { signo, code, addr } => {

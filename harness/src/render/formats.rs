@@ -65,11 +65,7 @@ pub fn ktap(host: &HostEnv, runs: &[CaseRun]) -> String {
                     let _ = writeln!(
                         s,
                         "# {} {} (line {}): expected {}, observed {}",
-                        step.label,
-                        step.call,
-                        step.line,
-                        step.expected.replace('"', ""),
-                        step.observed
+                        step.label, step.call, step.line, step.expected, step.observed
                     );
                 }
                 let _ = writeln!(s, "not ok {n} {name}");
@@ -141,7 +137,7 @@ pub fn junit(host: &HostEnv, cases: &[&Case], runs: &[CaseRun]) -> String {
                                 s.label,
                                 s.call,
                                 s.line,
-                                s.expected.replace('"', ""),
+                                s.expected,
                                 s.observed
                             )
                         })

@@ -4,7 +4,10 @@
 use crate::case::load::Diagnostic;
 use crate::case::plan::Case;
 use crate::env::HostEnv;
-use crate::outcome::{CaseRun, Status};
+use crate::mutant::MutantVerdict;
+use crate::outcome::{CaseRun, Status, StepRun};
+use crate::results::ResultsDoc;
+pub use crate::results::Totals;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -66,28 +69,13 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// The counts behind the summary line.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Totals {
-    pub passed: usize,
-    pub failed: usize,
-    pub broken: usize,
-    pub skipped: usize,
-}
-
-impl Totals {
-    pub fn of(runs: &[CaseRun]) -> Totals {
-        let mut t = Totals::default();
-        for r in runs {
-            match r.status {
-                Status::Pass => t.passed += 1,
-                Status::Fail => t.failed += 1,
-                Status::Broken => t.broken += 1,
-                Status::Skip => t.skipped += 1,
-            }
-        }
-        t
-    }
+/// The step a table row shows: the one that decided the verdict, else, for a pass of calls that
+/// only had to succeed, the last step whose contract the case wrote, else the last step.
+fn shown_step(r: &CaseRun) -> Option<&StepRun> {
+    r.decisive()
+        .map(|i| &r.steps[i])
+        .or_else(|| r.steps.iter().rev().find(|s| s.explicit))
+        .or_else(|| r.steps.last())
 }
 
 /// The run table: case, expected, observed, verdict; reasons under failed rows.
@@ -99,9 +87,9 @@ pub fn table(out: &mut dyn Write, runs: &[CaseRun]) {
         "case", "expected", "observed"
     );
     for r in runs {
-        let (expected, observed) = match (r.status, r.decisive()) {
+        let (expected, observed) = match (r.status, shown_step(r)) {
             (Status::Skip, _) => (String::new(), String::new()),
-            (_, Some(s)) => (s.expected.replace('"', ""), s.observed.clone()),
+            (_, Some(s)) => (s.expected.clone(), s.observed.clone()),
             (_, None) => (String::new(), r.reason.clone()),
         };
         let _ = writeln!(
@@ -199,32 +187,8 @@ pub fn summary(out: &mut dyn Write, t: Totals, seconds: f64) {
     );
 }
 
-/// One JSON document: the environment and every case with its observed steps.
-pub fn json(out: &mut dyn Write, host: &HostEnv, cases: &[&Case], runs: &[CaseRun]) {
-    let t = Totals::of(runs);
-    let cases: Vec<serde_json::Value> = runs
-        .iter()
-        .map(|r| {
-            let c = cases.iter().find(|c| c.id == r.id);
-            serde_json::json!({
-                "id": r.id,
-                "summary": c.map(|c| c.summary.as_str()),
-                "symbols": c.map(|c| c.symbols.clone()),
-                "fs": r.fs,
-                "status": r.status,
-                "reason": r.reason,
-                "millis": r.millis,
-                "steps": r.steps,
-                "setup": r.setup,
-                "layout_dependent": r.layout_dependent,
-            })
-        })
-        .collect();
-    let doc = serde_json::json!({
-        "env": host,
-        "totals": { "passed": t.passed, "failed": t.failed, "broken": t.broken, "skipped": t.skipped },
-        "cases": cases,
-    });
+/// The results document, as JSON.
+pub fn json(out: &mut dyn Write, doc: &ResultsDoc) {
     let _ = serde_json::to_writer_pretty(&mut *out, &doc);
     let _ = writeln!(out);
 }
@@ -242,50 +206,23 @@ pub fn failure(run: &CaseRun, case: &Case) -> String {
             "  {mark} {:24} line {:3}  expected {:28} observed {}",
             format!("{} {}", step.label, step.call),
             step.line,
-            step.expected.replace('"', ""),
+            step.expected,
             step.observed
         );
     }
     s
 }
 
-/// How a case fared against one mutant kernel.
-pub struct MutantVerdict {
-    pub id: String,
-    pub mutant: String,
-    pub status: Status,
-    /// The case's reason for surviving, when it gives one.
-    pub accepted: Option<String>,
-    pub reason: String,
-}
-
-impl MutantVerdict {
-    pub fn of(case: &Case, mutant: &str, run: &CaseRun) -> MutantVerdict {
-        MutantVerdict {
-            id: case.id.clone(),
-            mutant: mutant.to_string(),
-            status: run.status,
-            accepted: crate::mutant::accepted_survivor(case, mutant).map(str::to_string),
-            reason: run.reason.clone(),
-        }
-    }
-
-    /// The case passed although the kernel ignored a call it claims to verify.
-    pub fn is_unexplained_survivor(&self) -> bool {
-        self.status == Status::Pass && self.accepted.is_none()
-    }
-
-    /// One line: what the mutant did to the case.
-    pub fn describe(&self) -> String {
-        match (self.status, &self.accepted) {
-            (Status::Pass, None) => format!(
-                "SURVIVED: `{}` passes even when the kernel ignores {}",
-                self.id, self.mutant
-            ),
-            (Status::Pass, Some(why)) => format!("survived, as the case explains: {why}"),
-            (Status::Skip, _) => format!("skipped: {}", self.reason),
-            (_, _) => format!("caught: {}", clip(&self.reason, 100)),
-        }
+/// One line: what the mutant did to the case.
+pub fn describe(v: &MutantVerdict) -> String {
+    match (v.status, &v.accepted) {
+        (Status::Pass, None) => format!(
+            "SURVIVED: `{}` passes even when the kernel ignores {}",
+            v.id, v.mutant
+        ),
+        (Status::Pass, Some(why)) => format!("survived, as the case explains: {why}"),
+        (Status::Skip, _) => format!("skipped: {}", v.reason),
+        (_, _) => format!("caught: {}", clip(&v.reason, 100)),
     }
 }
 
@@ -299,7 +236,7 @@ pub fn mutants(out: &mut dyn Write, verdicts: &[MutantVerdict]) {
         .max(4);
     let _ = writeln!(out, "{:id_w$}  {:18}  result", "case", "kernel ignores");
     for v in verdicts {
-        let _ = writeln!(out, "{:id_w$}  {:18}  {}", v.id, v.mutant, v.describe());
+        let _ = writeln!(out, "{:id_w$}  {:18}  {}", v.id, v.mutant, describe(v));
     }
     let survived = verdicts
         .iter()
@@ -391,34 +328,11 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
             }
         }
     }
-    let ran: Vec<(&str, &Vec<CaseRun>)> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok().map(|r| (o.name.as_str(), &r.runs)))
-        .collect();
-    if ran.len() > 1 {
-        let mut ids: Vec<&str> = ran
-            .iter()
-            .flat_map(|(_, runs)| runs.iter().map(|r| r.id.as_str()))
-            .collect();
-        ids.sort();
-        ids.dedup();
-        let differing = ids
-            .iter()
-            .filter(|id| {
-                // A skip is no verdict: only environments that ran the case are compared.
-                let verdicts: Vec<Status> = ran
-                    .iter()
-                    .filter_map(|(_, runs)| runs.iter().find(|r| r.id == **id).map(|r| r.status))
-                    .filter(|s| *s != Status::Skip)
-                    .collect();
-                verdicts.windows(2).any(|w| w[0] != w[1])
-            })
-            .count();
+    if let Some((differing, of)) = crate::matrix::differing_verdicts(outcomes) {
         let _ = writeln!(
             out,
-            "{differing} of {} cases have different verdicts in environments that ran them \
-             (mmcheck report shows them side by side).",
-            ids.len()
+            "{differing} of {of} cases have different verdicts in environments that ran them \
+             (mmcheck report shows them side by side)."
         );
     }
     let any_changed = outcomes.iter().any(|o| {

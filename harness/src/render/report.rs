@@ -1,6 +1,7 @@
 //! The compatibility report's files: report.md (renders on GitHub), index.html (one
 //! self-contained page: no network, no external assets) and report.json.
 
+use crate::outcome::Status;
 use crate::report::{CaseRow, Report, Support};
 use std::fmt::Write as _;
 
@@ -91,12 +92,18 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(s, "|---|---|---|");
         for e in &envs {
             if let Some(cell) = c.results.get(*e) {
-                let obs = if cell.status == "skip" {
+                let obs = if cell.status == Status::Skip {
                     &cell.reason
                 } else {
                     &cell.decisive
                 };
-                let _ = writeln!(s, "| {} | {} | {} |", short(e), cell.status, md_cell(obs));
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} |",
+                    short(e),
+                    cell.status.as_str(),
+                    md_cell(obs)
+                );
             }
         }
         s.push('\n');
@@ -116,7 +123,7 @@ pub fn markdown(r: &Report) -> String {
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for c in &skipped {
         for (e, cell) in &c.results {
-            if cell.status == "skip" {
+            if cell.status == Status::Skip {
                 *reasons
                     .entry(format!("{}: {}", short(e), cell.reason))
                     .or_default() += 1;

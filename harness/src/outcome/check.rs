@@ -1,0 +1,211 @@
+//! One observation against its contract: what differs, worded in the case's symbols.
+
+use super::regions::Regions;
+use super::symbols;
+use crate::case::plan::{Check, Expectation, Outcome, Step};
+use crate::wire::{Bytes, Data, Obs};
+
+/// Compares one observation with its contract; `Some` says what differs.
+pub fn check(
+    step: &Step,
+    contract: &Expectation,
+    obs: &Obs,
+    iterations: Option<u64>,
+    env: &Regions,
+) -> Option<String> {
+    if let Obs::NotRun { reason } = obs {
+        return Some(format!("did not run: {reason}"));
+    }
+    let expected = || symbols::contract(contract);
+    let observed = || symbols::obs(obs, env);
+    let differ = || Some(format!("expected {}, observed {}", expected(), observed()));
+    match (&contract.outcome, obs) {
+        (Outcome::Success(want), Obs::Ok { value, .. }) => {
+            if let Some(want) = want {
+                match want.rhs.eval(env) {
+                    Ok(w) if want.holds(*value, w) => {}
+                    Ok(_) => return differ(),
+                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
+                }
+            }
+        }
+        (Outcome::Errno(list), Obs::Err { errno }) if list.contains(errno) => {}
+        (
+            Outcome::Signal { signo, code, addr },
+            Obs::Fault {
+                signo: s,
+                code: c,
+                addr: a,
+            },
+        ) => {
+            if signo != s || code.is_some_and(|code| code != *c) {
+                return differ();
+            }
+            if let Some(addr) = addr {
+                match addr.eval(env) {
+                    Ok(want) if want == *a => {}
+                    Ok(want) => {
+                        return Some(format!(
+                            "expected the fault at {}, observed it at {}",
+                            symbols::address(want, env),
+                            symbols::address(*a, env)
+                        ))
+                    }
+                    Err(e) => return Some(format!("the contract cannot be evaluated: {e}")),
+                }
+            }
+        }
+        (
+            Outcome::Exit(want),
+            Obs::Ok {
+                data: Some(Data::Exited(code)),
+                ..
+            },
+        ) if want == code => {}
+        (
+            Outcome::Killed(want),
+            Obs::Ok {
+                data: Some(Data::Killed(sig)),
+                ..
+            },
+        ) if want == sig => {}
+        _ => return differ(),
+    }
+    let data = match obs {
+        Obs::Ok { data, .. } => data.as_ref(),
+        _ => None,
+    };
+    for c in &contract.checks {
+        let m = match c {
+            Check::Iterations(cmp) => compare("iterations", cmp, iterations.unwrap_or(1), env),
+            _ => check_data(step, c, data, env),
+        };
+        if m.is_some() {
+            return m;
+        }
+    }
+    None
+}
+
+fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) -> Option<String> {
+    let eval = |e: &crate::case::expr::Expr| {
+        e.eval(env)
+            .map_err(|e| format!("the contract cannot be evaluated: {e}"))
+    };
+    match (check, data) {
+        (Check::Bytes(want), Some(Data::Bytes(got))) => (got.to_vec() != *want).then(|| {
+            format!(
+                "expected bytes {}, read {}",
+                symbols::bytes(&Bytes::of(want)),
+                symbols::bytes(got)
+            )
+        }),
+        (Check::EveryByte(want), Some(Data::Bytes(got))) => {
+            let want = match eval(want) {
+                Ok(w) => w as u8,
+                Err(e) => return Some(e),
+            };
+            match (0..got.len()).find(|&i| got.get(i) != Some(want)) {
+                None if !got.is_empty() => None,
+                None => Some("expected bytes, read none".into()),
+                Some(i) => Some(format!(
+                    "expected every byte to be {want:#04x}, but byte {i} is {:#04x} (read {})",
+                    got.get(i).unwrap_or(0),
+                    symbols::bytes(got)
+                )),
+            }
+        }
+        (Check::Maps(want), Some(Data::Maps(got))) => {
+            let mut expected = Vec::new();
+            for line in want {
+                match (eval(&line.start), eval(&line.end)) {
+                    (Ok(s), Ok(e)) => {
+                        let offset = match line.offset.as_ref().map(eval) {
+                            Some(Ok(o)) => Some(o),
+                            Some(Err(e)) => return Some(e),
+                            None => None,
+                        };
+                        expected.push((s, e, line.perms.clone(), offset));
+                    }
+                    (Err(e), _) | (_, Err(e)) => return Some(e),
+                }
+            }
+            let same = expected.len() == got.len()
+                && expected.iter().zip(got).all(|((s, e, p, o), g)| {
+                    *s == g.start && *e == g.end && *p == g.perms && o.is_none_or(|o| o == g.offset)
+                });
+            (!same).then(|| {
+                let want: Vec<String> = expected
+                    .iter()
+                    .map(|(s, e, p, o)| symbols::maps_line(*s, *e, p, *o, env))
+                    .collect();
+                format!(
+                    "expected maps [{}], observed [{}]",
+                    want.join(", "),
+                    symbols::maps(got, env)
+                )
+            })
+        }
+        (Check::Size(c), Some(Data::Stat { size, .. })) => compare("st_size", c, *size, env),
+        (Check::Blocks(c), Some(Data::Stat { blocks, .. })) => {
+            compare("st_blocks", c, *blocks, env)
+        }
+        (Check::Minflt(c), Some(Data::Faults { minflt, .. })) => {
+            compare("minor faults", c, *minflt, env)
+        }
+        (Check::Majflt(c), Some(Data::Faults { majflt, .. })) => {
+            compare("major faults", c, *majflt, env)
+        }
+        (Check::Resident(want), Some(Data::Resident(got))) => (want != got).then(|| {
+            format!(
+                "expected residency {}, observed {}",
+                symbols::residency(want),
+                symbols::residency(got)
+            )
+        }),
+        (Check::VmFlags(want), Some(Data::Smaps(got))) => {
+            if got.is_empty() {
+                return Some("no mapping in the range to check VmFlags of".into());
+            }
+            for m in got {
+                for (flag, present) in want {
+                    if m.vmflags.contains(flag) != *present {
+                        return Some(format!(
+                            "expected VmFlags {}{flag} on [{}, {}), observed VmFlags: {}",
+                            if *present { "+" } else { "-" },
+                            symbols::address(m.start, env),
+                            symbols::end_address(m.end, env),
+                            m.vmflags.join(" ")
+                        ));
+                    }
+                }
+            }
+            None
+        }
+        (Check::Rss(c), Some(Data::Smaps(got))) => {
+            compare("Rss (bytes)", c, got.iter().map(|m| m.rss).sum(), env)
+        }
+        (Check::Locked(c), Some(Data::Smaps(got))) => {
+            compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
+        }
+        (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
+            (true, None) | (false, Some(_)) => None,
+            (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
+            (false, None) => {
+                Some("expected the mapping to differ from the file, but they are equal".into())
+            }
+        },
+        (_, _) => Some(format!(
+            "`{}` produced no data to check (a harness bug)",
+            step.spec.name
+        )),
+    }
+}
+
+fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Regions) -> Option<String> {
+    match c.rhs.eval(env) {
+        Ok(want) if c.holds(got, want) => None,
+        Ok(_) => Some(format!("expected {what} {}, observed {got}", c.text)),
+        Err(e) => Some(format!("the contract cannot be evaluated: {e}")),
+    }
+}
