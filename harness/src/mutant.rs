@@ -5,28 +5,8 @@
 
 use crate::case::expr::Expr;
 use crate::case::plan::Case;
-use crate::case::vocab::Call;
+use crate::case::vocab::{self, Call};
 use crate::outcome::{CaseRun, Status};
-
-/// The calls a mutant kernel can ignore. `MAP_FIXED` ignores mmap calls with MAP_FIXED: it
-/// returns the requested address and maps nothing.
-pub const MUTANTS: &[&str] = &[
-    "MAP_FIXED",
-    "munmap",
-    "mprotect",
-    "msync",
-    "mremap",
-    "madvise",
-    "mlock",
-    "mlock2",
-    "munlock",
-    "mlockall",
-    "munlockall",
-    "remap_file_pages",
-    "mseal",
-    "ftruncate",
-    "fallocate",
-];
 
 /// What an ignoring kernel answers for this step, or `None` when the mutant leaves it alone.
 /// `flags` and `addr` are the step's evaluated arguments.
@@ -46,9 +26,7 @@ pub fn ignored_result(mutant: &str, call: Call, name: &str, addr: u64, flags: u6
 
 /// The mutants that apply to a case: those it names in `symbols` and actually calls.
 pub fn applicable(case: &Case) -> Vec<&'static str> {
-    MUTANTS
-        .iter()
-        .copied()
+    vocab::mutants()
         .filter(|m| case.symbols.iter().any(|s| s == m))
         .filter(|m| {
             case.plan.steps.iter().any(|s| match *m {

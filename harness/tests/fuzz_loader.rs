@@ -244,7 +244,7 @@ fn build_names_pool() -> Vec<&'static str> {
             .iter()
             .flat_map(|c| c.args.iter().map(|a| a.name)),
     );
-    v.extend(mmcheck::mutant::MUTANTS);
+    v.extend(mmcheck::case::vocab::mutants());
     v.extend(load::FILESYSTEMS);
     v.extend(ARCHES);
     v.extend(KEYS);

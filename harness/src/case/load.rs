@@ -254,8 +254,8 @@ impl<'a> Loader<'a> {
         let mut survives = Vec::new();
         for (mutant, why) in &f.survives {
             let field = format!("survives.{}", mutant.get_ref());
-            if !crate::mutant::MUTANTS.contains(&mutant.get_ref().as_str()) {
-                let near = names::nearest(mutant.get_ref(), crate::mutant::MUTANTS.iter().copied());
+            if !vocab::mutants().any(|m| m == mutant.get_ref()) {
+                let near = names::nearest(mutant.get_ref(), vocab::mutants());
                 self.error(
                     mutant.span(),
                     &field,

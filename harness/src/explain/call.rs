@@ -6,6 +6,7 @@ use super::{kb, ExplainError};
 use crate::case::expr::Scope;
 use crate::case::load;
 use crate::case::plan::Case;
+use crate::case::vocab;
 use crate::names;
 use crate::outcome::{CaseRun, Status};
 use crate::pool::Pool;
@@ -13,36 +14,12 @@ use crate::wire::{Data, Obs};
 use serde::Serialize;
 use std::path::Path;
 
-/// Argument names of each call, in the order its C prototype takes them.
-const ORDER: &[(&str, &[&str])] = &[
-    ("mmap", &["addr", "len", "prot", "flags", "fd", "offset"]),
-    ("munmap", &["addr", "len"]),
-    ("mprotect", &["addr", "len", "prot"]),
-    ("msync", &["addr", "len", "flags"]),
-    ("madvise", &["addr", "len", "advice"]),
-    ("mincore", &["addr", "len", "vec"]),
-    ("mlock", &["addr", "len"]),
-    ("mlock2", &["addr", "len", "flags"]),
-    ("munlock", &["addr", "len"]),
-    ("mlockall", &["flags"]),
-    ("munlockall", &[]),
-    (
-        "mremap",
-        &["addr", "old-len", "new-len", "flags", "new-addr"],
-    ),
-    (
-        "remap_file_pages",
-        &["addr", "size", "prot", "pgoff", "flags"],
-    ),
-    ("mseal", &["addr", "len", "flags"]),
-];
-
 /// `mmap(addr, len, prot, flags, fd, offset)`: the call with its arguments' names in case files.
 pub fn prototype(call: &str) -> Option<String> {
-    ORDER
-        .iter()
-        .find(|(n, _)| *n == call)
-        .map(|(n, args)| format!("{n}({})", args.join(", ")))
+    vocab::prototyped().find(|c| c.name == call).map(|c| {
+        let args: Vec<_> = c.args.iter().map(|a| a.name).collect();
+        format!("{call}({})", args.join(", "))
+    })
 }
 
 /// How the user wrote the call, parsed.
@@ -99,11 +76,12 @@ pub fn parse(text: &str) -> Result<Parsed, ExplainError> {
     let inner = text[open + 1..]
         .strip_suffix(')')
         .ok_or_else(|| bad(format!("`{text}`: the call must end with `)`")))?;
-    let Some((_, order)) = ORDER.iter().find(|(n, _)| *n == name) else {
-        let near = names::nearest(name, ORDER.iter().map(|(n, _)| *n));
+    let Some(spec) = vocab::prototyped().find(|c| c.name == name) else {
+        let runnable = vocab::prototyped().map(|c| c.name);
+        let near = names::nearest(name, runnable.clone());
         return Err(bad(format!(
             "`{name}` cannot be run by explain --call; it runs {}{}",
-            ORDER.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            runnable.collect::<Vec<_>>().join(", "),
             near.first()
                 .map(|n| format!(" (did you mean `{n}`?)"))
                 .unwrap_or_default()
@@ -126,6 +104,7 @@ pub fn parse(text: &str) -> Result<Parsed, ExplainError> {
     if !cur.trim().is_empty() || !parts.is_empty() {
         parts.push(cur);
     }
+    let order: Vec<&str> = spec.args.iter().map(|a| a.name).collect();
     let wanted = order.len();
     // mremap's new_address is optional, as in C.
     let optional = usize::from(name == "mremap");

@@ -7,6 +7,7 @@ pub mod call;
 pub mod evidence;
 pub mod kb;
 pub mod man;
+mod scan;
 
 use crate::names::{self, Family};
 use evidence::{CaseView, Evidence};
