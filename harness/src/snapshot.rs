@@ -179,7 +179,9 @@ fn round_iterations(text: &str) -> String {
 /// for reports: the environment, and per case its verdict and observed steps, without raw
 /// values, timings or machine paths. As in `render_group`, a case skipped for the machine's
 /// setup keeps its entry of the `committed` results, if that is an observation, and is left out
-/// otherwise.
+/// otherwise. A kernel release is machine detail unless behaviour changed: when the only
+/// difference from the `committed` results is the release (the host's kernel is another build of
+/// the same series), the committed release is kept, so the file changes only with behaviour.
 pub fn stable_results(doc: &ResultsDoc, committed: Option<&ResultsDoc>) -> ResultsDoc {
     let env = EnvInfo {
         euid: None,
@@ -200,7 +202,15 @@ pub fn stable_results(doc: &ResultsDoc, committed: Option<&ResultsDoc>) -> Resul
             Some(stable_case(c))
         })
         .collect();
-    ResultsDoc::new(env, cases)
+    let fresh = ResultsDoc::new(env, cases);
+    if let Some(k) = committed.filter(|k| k.env.release != fresh.env.release) {
+        let mut same = fresh.clone();
+        same.env.release.clone_from(&k.env.release);
+        if same.to_text() == k.to_text() {
+            return same;
+        }
+    }
+    fresh
 }
 
 fn stable_case(c: &CaseResult) -> CaseResult {
@@ -375,5 +385,28 @@ mod tests {
             compare(d, "k", "mmap", "b\n", false).unwrap(),
             Compared::Changed { old: "a\n".into() }
         );
+    }
+    fn doc(release: &str, status: &str) -> ResultsDoc {
+        ResultsDoc::parse(&format!(
+            r#"{{"env": {{"key": "linux-6.18-x86_64", "release": "{release}", "machine": "x86_64",
+                "platform": "linux", "page_size": 4096}},
+               "totals": {{"passed": 0, "failed": 0, "broken": 0, "skipped": 0}},
+               "cases": [{{"id": "munmap/x", "status": "{status}", "reason": "",
+                 "steps": [{{"label": "step 1", "call": "munmap", "line": 3,
+                   "expected": "ok", "observed": "= 0"}}],
+                 "summary": "s", "symbols": ["munmap"]}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn another_build_of_the_kernel_keeps_the_committed_release_unless_behaviour_changed() {
+        let committed = stable_results(&doc("6.18.44-fc-v1045", "pass"), None);
+        let same = stable_results(&doc("6.18.44-fc-v1147", "pass"), Some(&committed));
+        assert_eq!(same.env.release, "6.18.44-fc-v1045");
+        let changed = stable_results(&doc("6.18.44-fc-v1147", "fail"), Some(&committed));
+        assert_eq!(changed.env.release, "6.18.44-fc-v1147");
+        let first = stable_results(&doc("6.18.44-fc-v1147", "pass"), None);
+        assert_eq!(first.env.release, "6.18.44-fc-v1147");
     }
 }
