@@ -1,10 +1,12 @@
 //! Compiling a step's contract (`expect`, `expect-if`): the outcome it must have and the data
 //! checks its call allows, every problem reported with its line like the rest of the loader.
 
+use super::diag::unknown;
 use super::expr::{Expr, Op};
-use super::load::{resolve_name, unknown, Loader, Names};
+use super::load::{Loader, Names};
 use super::plan::*;
 use super::schema::{ExpectSpec, OneOrMany, StepSpec, Value};
+use super::steps::resolve_name;
 use super::vocab::{self, Call};
 use crate::names;
 use crate::version::Range;
