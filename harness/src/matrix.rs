@@ -14,6 +14,56 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Why an environment could not be run or recorded. Each names what failed: the file, the
+/// command and its last lines of stderr, the tool to install.
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("{}:{line}: {message}", file.display())]
+    BadFile {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("needs `{command}`, which is not installed (apt-get install {package})")]
+    NotInstalled { command: String, package: String },
+    #[error("needs the static mmcheck at {} (make static)", .0.display())]
+    NoStatic(PathBuf),
+    #[error("`{0}` was not started: interrupted")]
+    NotStarted(String),
+    #[error("cannot run `{cmd}`: {source}")]
+    Spawn { cmd: String, source: std::io::Error },
+    #[error("waiting for `{cmd}`: {source}")]
+    Wait { cmd: String, source: std::io::Error },
+    #[error("`{cmd}` failed ({how}):\n{tail}")]
+    Failed {
+        cmd: String,
+        how: String,
+        tail: String,
+    },
+    #[error("its output is not mmcheck's results document ({source}); it began {head:?}")]
+    NotResults {
+        source: serde_json::Error,
+        head: String,
+    },
+    #[error("interrupted; {0}")]
+    Interrupted(Box<MatrixError>),
+    /// The run was interrupted before this environment (or this seed) started.
+    #[error("not started: the run was interrupted")]
+    NotRun,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MatrixError + '_ {
+    move |source| MatrixError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Process groups of the environments' shells now running: an interrupt stops them all.
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
@@ -69,7 +119,7 @@ pub struct EnvOutcome {
     pub name: String,
     pub key: Option<String>,
     pub seconds: f64,
-    pub result: Result<EnvRun, String>,
+    pub result: Result<EnvRun, MatrixError>,
 }
 
 pub struct EnvRun {
@@ -79,14 +129,15 @@ pub struct EnvRun {
 }
 
 /// Parses `ci/environments.toml`, naming the file on error.
-pub fn load(path: &Path) -> Result<EnvFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let line = e
+pub fn load(path: &Path) -> Result<EnvFile, MatrixError> {
+    let text = std::fs::read_to_string(path).map_err(io_at(path))?;
+    toml::from_str(&text).map_err(|e| MatrixError::BadFile {
+        file: path.to_path_buf(),
+        line: e
             .span()
             .map(|s| text[..s.start].matches('\n').count() + 1)
-            .unwrap_or(0);
-        format!("{}:{line}: {}", path.display(), e.message())
+            .unwrap_or(0),
+        message: e.message().to_string(),
     })
 }
 
@@ -136,7 +187,7 @@ pub fn run(
                 name: env.name.clone(),
                 key: None,
                 seconds: 0.0,
-                result: Err("not started: the matrix was interrupted".into()),
+                result: Err(MatrixError::NotRun),
             })
         })
         .collect()
@@ -250,7 +301,7 @@ pub fn execute(
     opts: &Options,
     layout_seed: Option<u64>,
     progress: &(dyn Fn(&str, &str) + Sync),
-) -> Result<ResultsDoc, String> {
+) -> Result<ResultsDoc, MatrixError> {
     let vars: Vec<(String, String)> = layout_seed
         .map(|s| (crate::layout::SEED_VAR.to_string(), s.to_string()))
         .into_iter()
@@ -263,17 +314,14 @@ pub fn execute(
                 .status()
                 .is_ok_and(|s| s.success());
             if !found {
-                return Err(format!(
-                    "needs `{}`, which is not installed (apt-get install {})",
-                    need.command, need.package
-                ));
+                return Err(MatrixError::NotInstalled {
+                    command: need.command.clone(),
+                    package: need.package.clone(),
+                });
             }
         }
         if env.static_needed() && !opts.static_mmcheck.exists() {
-            return Err(format!(
-                "needs the static mmcheck at {} (make static)",
-                opts.static_mmcheck.display()
-            ));
+            return Err(MatrixError::NoStatic(opts.static_mmcheck.clone()));
         }
         if let Some(setup) = &env.setup {
             progress(&env.name, "preparing");
@@ -285,15 +333,13 @@ pub fn execute(
                 progress(&env.name, p.split(' ').next().unwrap_or(p));
             }
         })?;
-        ResultsDoc::parse(&stdout).map_err(|e| {
-            format!(
-                "its output is not mmcheck's results document ({e}); it began {:?}",
-                head(&stdout)
-            )
+        ResultsDoc::parse(&stdout).map_err(|source| MatrixError::NotResults {
+            source,
+            head: head(&stdout),
         })
     })();
     match result {
-        Err(e) if crate::sys::interrupted() => Err(format!("interrupted; {e}")),
+        Err(e) if crate::sys::interrupted() => Err(MatrixError::Interrupted(Box::new(e))),
         other => other,
     }
 }
@@ -315,9 +361,9 @@ fn shell(
     dir: &Path,
     vars: &[(String, String)],
     on_line: impl Fn(&str) + Sync,
-) -> Result<String, String> {
+) -> Result<String, MatrixError> {
     if crate::sys::interrupted() {
-        return Err(format!("`{cmd}` was not started: interrupted"));
+        return Err(MatrixError::NotStarted(cmd.to_string()));
     }
     let mut child = Command::new("bash")
         .args(["-c", cmd])
@@ -329,7 +375,10 @@ fn shell(
         // Its own group, so that an interrupt reaches everything it started and nothing else.
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot run `{cmd}`: {e}"))?;
+        .map_err(|source| MatrixError::Spawn {
+            cmd: cmd.to_string(),
+            source,
+        })?;
     let group = child.id() as i32;
     GROUPS.lock().expect("groups lock").push(group);
     let mut stdout = child.stdout.take().expect("piped");
@@ -359,7 +408,12 @@ fn shell(
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => break Err(e.to_string()),
+                Err(source) => {
+                    break Err(MatrixError::Wait {
+                        cmd: cmd.to_string(),
+                        source,
+                    })
+                }
             }
         };
         GROUPS.lock().expect("groups lock").retain(|g| *g != group);
@@ -375,7 +429,11 @@ fn shell(
                 (None, Some(sig)) => format!("killed by {}", crate::names::signal_name(sig)),
                 (None, None) => status.to_string(),
             };
-            Err(format!("`{cmd}` failed ({how}):\n{}", tail.join("\n")))
+            Err(MatrixError::Failed {
+                cmd: cmd.to_string(),
+                how,
+                tail: tail.join("\n"),
+            })
         }
     })
 }
@@ -385,22 +443,21 @@ fn record(
     doc: &ResultsDoc,
     runs: &[CaseRun],
     opts: &Options,
-) -> Result<Vec<(String, Compared)>, String> {
+) -> Result<Vec<(String, Compared)>, MatrixError> {
     let key = doc.env.key.as_str();
     let dir = snapshot::dir(&opts.repo, key);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(io_at(&dir))?;
     let committed = std::fs::read_to_string(dir.join("results.json"))
         .ok()
         .and_then(|t| ResultsDoc::parse(&t).ok());
     let results = snapshot::stable_results(doc, committed.as_ref());
-    std::fs::write(dir.join("results.json"), results.to_text())
-        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let file = dir.join("results.json");
+    std::fs::write(&file, results.to_text()).map_err(io_at(&file))?;
     let mut out = Vec::new();
     for group in snapshot::groups(runs) {
         let committed = snapshot::read(&dir.join(format!("{group}.snap")));
         let text = snapshot::render_group(&group, runs, committed.as_deref());
-        let c = snapshot::compare(&dir, key, &group, &text, opts.bless)
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let c = snapshot::compare(&dir, key, &group, &text, opts.bless).map_err(io_at(&dir))?;
         out.push((group, c));
     }
     Ok(out)

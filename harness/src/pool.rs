@@ -9,6 +9,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
 
+/// Why a worker could not run a case: the case is BROKEN with this reason, never a deviation.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("cannot start the worker {}: {source}", exe.display())]
+    Start {
+        exe: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot send the request: {0}")]
+    Send(std::io::Error),
+    #[error("it exited without answering")]
+    Silent,
+    #[error("garbled answer: {0}")]
+    Garbled(serde_json::Error),
+    #[error("cannot read its answer: {0}")]
+    Read(std::io::Error),
+}
+
 struct Worker {
     child: Child,
     stdin: ChildStdin,
@@ -29,14 +47,17 @@ impl Pool {
         }
     }
 
-    fn spawn(&self) -> Result<Worker, String> {
+    fn spawn(&self) -> Result<Worker, PoolError> {
         let mut child = Command::new(&self.exe)
             .arg("__worker")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start the worker {}: {e}", self.exe.display()))?;
+            .map_err(|source| PoolError::Start {
+                exe: self.exe.clone(),
+                source,
+            })?;
         crate::sys::register_worker(child.id() as i32);
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
@@ -66,7 +87,7 @@ impl Pool {
         let taken = self.idle.lock().expect("pool lock").pop();
         let mut worker = match taken.map(Ok).unwrap_or_else(|| self.spawn()) {
             Ok(w) => w,
-            Err(e) => return CaseRun::broken(case, e),
+            Err(e) => return CaseRun::broken(case, e.to_string()),
         };
         match exchange(&mut worker, &req) {
             Ok(run) => {
@@ -87,18 +108,18 @@ impl Pool {
     }
 }
 
-fn exchange(w: &mut Worker, req: &Request) -> Result<CaseRun, String> {
+fn exchange(w: &mut Worker, req: &Request) -> Result<CaseRun, PoolError> {
     let mut line = serde_json::to_vec(req).expect("requests serialize");
     line.push(b'\n');
     w.stdin
         .write_all(&line)
         .and_then(|_| w.stdin.flush())
-        .map_err(|e| format!("cannot send the request: {e}"))?;
+        .map_err(PoolError::Send)?;
     let mut answer = String::new();
     match w.stdout.read_line(&mut answer) {
-        Ok(0) => Err("it exited without answering".into()),
-        Ok(_) => serde_json::from_str(&answer).map_err(|e| format!("garbled answer: {e}")),
-        Err(e) => Err(format!("cannot read its answer: {e}")),
+        Ok(0) => Err(PoolError::Silent),
+        Ok(_) => serde_json::from_str(&answer).map_err(PoolError::Garbled),
+        Err(e) => Err(PoolError::Read(e)),
     }
 }
 

@@ -34,6 +34,7 @@ pub fn prepare_host(cases: &[&Case], exe: &Path) -> (HostEnv, Option<Session>) {
         }
         Ok(None) => (host, None),
         Err(why) => {
+            let why = why.to_string();
             host.scratch_problems = wanted.into_iter().map(|fs| (fs, why.clone())).collect();
             (host, None)
         }

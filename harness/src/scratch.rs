@@ -20,6 +20,37 @@ const MKFS: &[(&str, &str, &str)] = &[
     ("btrfs", "mkfs.btrfs", "btrfs-progs"),
 ];
 
+/// What went wrong with a scratch filesystem. A filesystem that could not be made is the
+/// machine's setup, not the kernel's: its cases are skipped with this reason, which goes into
+/// snapshots and so names no temporary path.
+#[derive(Debug, thiserror::Error)]
+pub enum ScratchError {
+    #[error("cannot start the scratch janitor: {0}")]
+    Start(std::io::Error),
+    #[error("the scratch janitor: {0}")]
+    Read(std::io::Error),
+    #[error("the scratch janitor said {0:?}")]
+    Garbled(String),
+    #[error("cannot make a mount point: {0}")]
+    MountPoint(std::io::Error),
+    #[error("mmcheck does not know how to make a {0} filesystem")]
+    UnknownFs(String),
+    #[error("cannot make the {fs} image: {source}")]
+    Image { fs: String, source: std::io::Error },
+    #[error("{tool} is not installed (apt-get install {package})")]
+    NotInstalled {
+        tool: &'static str,
+        package: &'static str,
+    },
+    #[error("{what} failed: {complaint}")]
+    ToolFailed { what: String, complaint: String },
+    #[error("{what}: {source}")]
+    Tool {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
 /// A running janitor and the directories it mounted. Dropping it unmounts them.
 pub struct Session {
     janitor: Child,
@@ -32,7 +63,11 @@ pub struct Session {
 impl Session {
     /// Starts a janitor for `wanted` filesystems. Only root can mount; others get `None`, and
     /// their cases use whatever writable directories of those types the machine has.
-    pub fn start(exe: &Path, wanted: &[String], base: &Path) -> Result<Option<Session>, String> {
+    pub fn start(
+        exe: &Path,
+        wanted: &[String],
+        base: &Path,
+    ) -> Result<Option<Session>, ScratchError> {
         if sys::euid() != 0 {
             return Ok(None);
         }
@@ -47,13 +82,13 @@ impl Session {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start the scratch janitor: {e}"))?;
+            .map_err(ScratchError::Start)?;
         let stdin = janitor.stdin.take();
         let mut mounted = Vec::new();
         let mut problems = Vec::new();
         let out = BufReader::new(janitor.stdout.take().expect("piped"));
         for line in out.lines() {
-            let line = line.map_err(|e| format!("the scratch janitor: {e}"))?;
+            let line = line.map_err(ScratchError::Read)?;
             if line == "ready" {
                 break;
             }
@@ -63,7 +98,7 @@ impl Session {
             match parsed {
                 Some((fs, "ok", dir)) => mounted.push((fs.to_string(), PathBuf::from(dir))),
                 Some((fs, "error", why)) => problems.push((fs.to_string(), why.to_string())),
-                _ => return Err(format!("the scratch janitor said {line:?}")),
+                _ => return Err(ScratchError::Garbled(line)),
             }
         }
         Ok(Some(Session {
@@ -113,6 +148,7 @@ pub fn janitor(base: &Path, wanted: &[String]) -> i32 {
             }
             Err(why) => {
                 // One line per answer: tools print several.
+                let why = why.to_string();
                 let why: Vec<&str> = why
                     .lines()
                     .map(str::trim)
@@ -199,9 +235,9 @@ fn is_mount_point(dir: &Path) -> bool {
         .any(|l| l.split(' ').nth(4).is_some_and(|m| m == want))
 }
 
-fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
+fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, ScratchError> {
     let dir = root.join(fs);
-    std::fs::create_dir(&dir).map_err(|e| format!("cannot make a mount point: {e}"))?;
+    std::fs::create_dir(&dir).map_err(ScratchError::MountPoint)?;
     if fs == "tmpfs" {
         // huge=never: what a case sees must not depend on the machine's THP setting.
         let mut mount = Command::new("mount");
@@ -217,25 +253,28 @@ fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, String> {
         return run("mounting a tmpfs", &mut mount).map(|_| dir);
     }
     let Some((_, mkfs, package)) = MKFS.iter().find(|(name, _, _)| *name == fs) else {
-        return Err(format!(
-            "mmcheck does not know how to make a {fs} filesystem"
-        ));
+        return Err(ScratchError::UnknownFs(fs.to_string()));
     };
     let image = root.join(format!("{fs}.img"));
     std::fs::File::create(&image)
         .and_then(|f| f.set_len(parse_size(IMAGE_SIZE)))
-        .map_err(|e| format!("cannot make the {fs} image: {e}"))?;
+        .map_err(|source| ScratchError::Image {
+            fs: fs.to_string(),
+            source,
+        })?;
     let mut mk = Command::new(mkfs);
     if fs == "xfs" || fs == "btrfs" {
         mk.arg("-f");
     }
     mk.arg("-q").arg(&image);
-    run(mkfs, &mut mk).map_err(|e| {
-        if e.contains("No such file") {
-            format!("{mkfs} is not installed (apt-get install {package})")
-        } else {
-            e
+    run(mkfs, &mut mk).map_err(|e| match e {
+        ScratchError::Tool { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            ScratchError::NotInstalled {
+                tool: mkfs,
+                package,
+            }
         }
+        other => other,
     })?;
     let mut mount = Command::new("mount");
     mount.args(["-o", "loop"]).arg(&image).arg(&dir);
@@ -252,7 +291,7 @@ fn parse_size(s: &str) -> u64 {
 
 /// Runs a tool; the error says what was being done and the tool's complaint, without the
 /// temporary paths (skip reasons go into snapshots, which must not change from run to run).
-fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+fn run(what: &str, cmd: &mut Command) -> Result<(), ScratchError> {
     match cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output() {
         Ok(o) if o.status.success() => Ok(()),
         Ok(o) => {
@@ -264,8 +303,14 @@ fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
                 .find(|l| !l.is_empty() && !l.starts_with("dmesg"))
                 .unwrap_or("failed")
                 .to_string();
-            Err(format!("{what} failed: {last}"))
+            Err(ScratchError::ToolFailed {
+                what: what.to_string(),
+                complaint: last,
+            })
         }
-        Err(e) => Err(format!("{what}: {e}")),
+        Err(source) => Err(ScratchError::Tool {
+            what: what.to_string(),
+            source,
+        }),
     }
 }

@@ -6,7 +6,7 @@
 //! To show that the seeds really moved things, it also counts the placements: for every case
 //! that maps two or more regions, the offsets of its regions from its first one.
 
-use crate::matrix::{self, EnvSpec, Options};
+use crate::matrix::{self, EnvSpec, MatrixError, Options};
 use crate::outcome::CaseRun;
 use crate::snapshot;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,7 +45,7 @@ pub fn run(
     opts: &Options,
     seeds: &[u64],
     progress: &(dyn Fn(&str, &str) + Sync),
-) -> Result<Outcome, String> {
+) -> Result<Outcome, MatrixError> {
     let start = Instant::now();
     let mut changed = Vec::new();
     let mut key = String::new();
@@ -57,7 +57,7 @@ pub fn run(
         .collect();
     for (i, seed) in runs_to_do.iter().enumerate() {
         if crate::sys::interrupted() {
-            return Err("interrupted".into());
+            return Err(MatrixError::NotRun);
         }
         let label = match seed {
             Some(s) => format!("seed {s} ({} of {})", i, seeds.len()),

@@ -280,7 +280,7 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
                     "{:12} {:22} {:7.1}  could not run:",
                     o.name, "-", o.seconds
                 );
-                for line in e.lines() {
+                for line in e.to_string().lines() {
                     let _ = writeln!(out, "    {line}");
                 }
             }

@@ -1,18 +1,19 @@
 //! What `mmcheck stability` prints: per environment the runs, the cases whose rendering moved
 //! with the layout (with the committed and the observed block), and how much the seeds moved.
 
+use crate::matrix::MatrixError;
 use crate::stability::Outcome;
 use std::io::Write;
 
 /// At most this many differing cases are shown in full per environment.
 const SHOWN: usize = 10;
 
-pub fn stability(out: &mut dyn Write, outcomes: &[(String, Result<Outcome, String>)]) {
+pub fn stability(out: &mut dyn Write, outcomes: &[(String, Result<Outcome, MatrixError>)]) {
     for (name, outcome) in outcomes {
         let o = match outcome {
             Err(e) => {
                 let _ = writeln!(out, "{name}: could not run:");
-                for line in e.lines() {
+                for line in e.to_string().lines() {
                     let _ = writeln!(out, "    {line}");
                 }
                 continue;
