@@ -51,7 +51,7 @@ pub struct CauseMatch {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct CallReport {
     pub call: String,
     /// What the call returned, in symbols.
     pub result: String,
@@ -206,7 +206,7 @@ fn toml_str(s: &str) -> String {
 }
 
 /// Runs the call and diagnoses it.
-pub fn run(text: &str, exe: &Path, scratch: &Path) -> Result<Report, ExplainError> {
+pub fn run(text: &str, exe: &Path, scratch: &Path) -> Result<CallReport, ExplainError> {
     let parsed = parse(text)?;
     let dir = tempfile::tempdir().map_err(|e| ExplainError::BadCall(e.to_string()))?;
     let file = dir.path().join("call.toml");
@@ -239,7 +239,7 @@ impl Scope for Slots {
     }
 }
 
-fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> Report {
+fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> CallReport {
     // Values the steps produced, by slot, as the child saw them.
     let mut slots = Slots(vec![None; case.plan.slots.len()]);
     let mut last: Option<&Obs> = None;
@@ -310,7 +310,7 @@ fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> Report {
         }
     }
     matches.sort_by_key(|m| !m.returned);
-    Report {
+    CallReport {
         call: format!(
             "{}({})",
             p.call,

@@ -1,7 +1,7 @@
 //! What `mmcheck explain` prints: text for a terminal (with bold and underline when it is one),
 //! Markdown, or JSON.
 
-use crate::explain::call::Report;
+use crate::explain::call::CallReport;
 use crate::explain::evidence::CaseView;
 use crate::explain::man::{Font, Spans};
 use crate::explain::{Decoded, Explanation};
@@ -309,7 +309,7 @@ pub fn decoded(d: &Decoded, st: Style) -> String {
     s
 }
 
-pub fn call_report(r: &Report, st: Style) -> String {
+pub fn call_report(r: &CallReport, st: Style) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", bold(&r.call, st));
     let _ = writeln!(s, "  returned: {}\n", bold(&r.result, st));
