@@ -1,0 +1,168 @@
+//! Reading /proc: maps and smaps lines clipped to a range, through a fixed buffer (a process at
+//! vm.max_map_count cannot grow its heap).
+
+use super::*;
+
+/// Feeds each line of a /proc file to `line`, reading through a fixed buffer on the stack: a
+/// process at vm.max_map_count cannot grow its heap, and the maps file of such a process is
+/// megabytes long, so reading it whole would fail in the harness, not in the kernel.
+pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), String> {
+    let fd = sys::open(path, (libc::O_RDONLY | libc::O_CLOEXEC) as u64, 0)
+        .map_err(|e| format!("cannot open {path}: {}", crate::names::errno_name(e)))?
+        as i32;
+    let mut buf = [0u8; 64 * 1024];
+    let mut filled = 0;
+    let result = loop {
+        let n = match sys::read_into(fd, &mut buf[filled..], None) {
+            Ok(n) => n as usize,
+            Err(libc::EINTR) => continue,
+            Err(e) => {
+                break Err(format!(
+                    "cannot read {path}: {}",
+                    crate::names::errno_name(e)
+                ))
+            }
+        };
+        filled += n;
+        let mut start = 0;
+        while let Some(nl) = buf[start..filled].iter().position(|b| *b == b'\n') {
+            line(&String::from_utf8_lossy(&buf[start..start + nl]));
+            start += nl + 1;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+        if n == 0 || filled == buf.len() {
+            if filled > 0 {
+                line(&String::from_utf8_lossy(&buf[..filled]));
+            }
+            break Ok(());
+        }
+    };
+    sys::close(fd);
+    result
+}
+
+pub(super) fn maps(addr: u64, len: u64) -> Obs {
+    let end = addr.saturating_add(len);
+    let mut entries = Vec::new();
+    let read = proc_lines("/proc/self/maps", |l| {
+        if let Some(m) = parse_maps_line(l) {
+            if m.start < end && m.end > addr {
+                entries.push(MapsEntry {
+                    // Clipping moves the start: the file offset moves with it.
+                    offset: m.offset + addr.saturating_sub(m.start),
+                    start: m.start.max(addr),
+                    end: m.end.min(end),
+                    ..m
+                });
+            }
+        }
+    });
+    match read {
+        Ok(()) => with(0, Data::Maps(entries)),
+        Err(reason) => Obs::NotRun { reason },
+    }
+}
+
+pub(super) fn smaps(addr: u64, len: u64) -> Obs {
+    let end = addr.saturating_add(len);
+    let mut entries: Vec<SmapsEntry> = Vec::new();
+    // Whether the mapping being read overlaps the range; its detail lines follow its head.
+    let mut keep = false;
+    let kb = |rest: &str| {
+        rest.trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse::<u64>()
+            .unwrap_or(0)
+            * 1024
+    };
+    let read = proc_lines("/proc/self/smaps", |l| {
+        if let Some(head) = parse_maps_line(l) {
+            keep = head.start < end && head.end > addr;
+            if keep {
+                entries.push(SmapsEntry {
+                    start: head.start.max(addr),
+                    end: head.end.min(end),
+                    vmflags: Vec::new(),
+                    rss: 0,
+                    locked: 0,
+                    mapping: Some((head.start, head.end)),
+                });
+            }
+            return;
+        }
+        let Some(last) = entries.last_mut().filter(|_| keep) else {
+            return;
+        };
+        if let Some(rest) = l.strip_prefix("VmFlags:") {
+            last.vmflags = rest.split_whitespace().map(str::to_string).collect();
+        } else if let Some(rest) = l.strip_prefix("Rss:") {
+            last.rss = kb(rest);
+        } else if let Some(rest) = l.strip_prefix("Locked:") {
+            last.locked = kb(rest);
+        }
+    });
+    match read {
+        Ok(()) => with(0, Data::Smaps(entries)),
+        Err(reason) => Obs::NotRun { reason },
+    }
+}
+
+/// Parses one /proc/self/maps line: `start-end perms offset dev inode path`.
+pub fn parse_maps_line(line: &str) -> Option<MapsEntry> {
+    let mut f = line.split_whitespace();
+    let (start, end) = f.next()?.split_once('-')?;
+    let perms = f.next()?.to_string();
+    let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+    let _dev = f.next()?;
+    let _inode = f.next()?;
+    let path = f.collect::<Vec<_>>().join(" ");
+    Some(MapsEntry {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        offset,
+        path,
+    })
+}
+
+/// Parses a whole /proc/self/maps text.
+pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
+    text.lines().filter_map(parse_maps_line).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_lines_reads_long_files_through_its_buffer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines");
+        let text: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, format!("{text}last without newline")).unwrap();
+        let mut seen = Vec::new();
+        proc_lines(path.to_str().unwrap(), |l| seen.push(l.to_string())).unwrap();
+        assert_eq!(seen.len(), 50_001);
+        assert_eq!(seen[49_999], "line 49999");
+        assert_eq!(seen[50_000], "last without newline");
+        assert!(proc_lines("/nonexistent", |_| {})
+            .unwrap_err()
+            .contains("ENOENT"));
+    }
+
+    #[test]
+    fn maps_lines_parse() {
+        let m = parse_maps(
+            "7f0000000000-7f0000002000 rw-s 00001000 00:05 123 /dev/shm/x (deleted)\n\
+             7ffd00000000-7ffd00001000 ---p 00000000 00:00 0 \n",
+        );
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].start, 0x7f00_0000_0000);
+        assert_eq!(m[0].offset, 0x1000);
+        assert_eq!(m[0].path, "/dev/shm/x (deleted)");
+        assert_eq!(m[1].perms, "---p");
+        assert_eq!(m[1].path, "");
+    }
+}

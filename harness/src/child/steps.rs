@@ -1,0 +1,373 @@
+//! What each call does in the child: one arm per call of the vocabulary, and the memory
+//! accesses (load, store, compare, jump) that go through the fault probes.
+
+use super::*;
+
+pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
+    use Call::*;
+    let raw = |nr, a: [u64; 6]| from(sys::raw(nr, a));
+    match step.call {
+        File => make_file(state, step, v),
+        Open => {
+            let path = scratch_path(&state.setup.scratch, step.text("path").unwrap_or(""));
+            from(sys::open(&path, v.get("flags"), 0))
+        }
+        Memfd => {
+            let fd = match sys::memfd_create(step.text("name").unwrap_or("mmcheck"), v.get("flags"))
+            {
+                Ok(fd) => fd,
+                Err(errno) => return Obs::Err { errno },
+            };
+            if v.get("size") > 0 {
+                if let Err(errno) = sys::raw(nr::FTRUNCATE, [fd, v.get("size"), 0, 0, 0, 0]) {
+                    return Obs::Err { errno };
+                }
+            }
+            ok(fd)
+        }
+        Seal => raw(
+            nr::FCNTL,
+            [
+                v.get("fd"),
+                libc::F_ADD_SEALS as u64,
+                v.get("seals"),
+                0,
+                0,
+                0,
+            ],
+        ),
+        Pipe => match sys::pipe(false) {
+            Ok((r, w)) => ok(if step.text("end") == Some("write") {
+                w
+            } else {
+                r
+            } as u64),
+            Err(errno) => Obs::Err { errno },
+        },
+        Dir => from(sys::open(
+            &state.setup.scratch.to_string_lossy(),
+            (libc::O_RDONLY | libc::O_DIRECTORY) as u64,
+            0,
+        )),
+        Close => raw(nr::CLOSE, [v.get("fd"), 0, 0, 0, 0, 0]),
+        Mmap => raw(
+            nr::MMAP,
+            [
+                v.get("addr"),
+                v.get("len"),
+                v.get("prot"),
+                v.get("flags"),
+                v.get("fd"),
+                v.get("offset"),
+            ],
+        ),
+        Munmap => raw(nr::MUNMAP, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mprotect => raw(
+            nr::MPROTECT,
+            [v.get("addr"), v.get("len"), v.get("prot"), 0, 0, 0],
+        ),
+        Msync => raw(
+            nr::MSYNC,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Mremap => raw(
+            nr::MREMAP,
+            [
+                v.get("addr"),
+                v.get("old-len"),
+                v.get("new-len"),
+                v.get("flags"),
+                v.get("new-addr"),
+                0,
+            ],
+        ),
+        Madvise => raw(
+            nr::MADVISE,
+            [v.get("addr"), v.get("len"), v.get("advice"), 0, 0, 0],
+        ),
+        Mincore => match v.opt("vec") {
+            Some(vec) => raw(nr::MINCORE, [v.get("addr"), v.get("len"), vec, 0, 0, 0]),
+            None => {
+                let pages = v.get("len").div_ceil(state.page);
+                let mut vec = match buffer(pages) {
+                    Ok(b) => b,
+                    Err(obs) => return obs,
+                };
+                match sys::mincore(v.get("addr"), v.get("len"), &mut vec) {
+                    Ok(r) => with(r, Data::Resident(vec.iter().map(|b| b & 1 == 1).collect())),
+                    Err(errno) => Obs::Err { errno },
+                }
+            }
+        },
+        Mlock => raw(nr::MLOCK, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mlock2 => raw(
+            nr::MLOCK2,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Munlock => raw(nr::MUNLOCK, [v.get("addr"), v.get("len"), 0, 0, 0, 0]),
+        Mlockall => raw(nr::MLOCKALL, [v.get("flags"), 0, 0, 0, 0, 0]),
+        Munlockall => raw(nr::MUNLOCKALL, [0; 6]),
+        RemapFilePages => raw(
+            nr::REMAP_FILE_PAGES,
+            [
+                v.get("addr"),
+                v.get("size"),
+                v.get("prot"),
+                v.get("pgoff"),
+                v.get("flags"),
+                0,
+            ],
+        ),
+        Mseal => raw(
+            nr::MSEAL,
+            [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
+        ),
+        Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
+        Fallocate => raw(
+            nr::FALLOCATE,
+            [
+                v.get("fd"),
+                v.get("mode"),
+                v.get("offset"),
+                v.get("len"),
+                0,
+                0,
+            ],
+        ),
+        Write => {
+            let data = match step.text("text") {
+                Some(t) => t.as_bytes().to_vec(),
+                None => match buffer(v.get("len")) {
+                    Ok(mut b) => {
+                        b.fill(v.get("fill") as u8);
+                        b
+                    }
+                    Err(obs) => return obs,
+                },
+            };
+            from(sys::write_from(v.fd("fd"), &data, v.opt("offset")))
+        }
+        Read => {
+            let mut buf = match buffer(v.get("len")) {
+                Ok(b) => b,
+                Err(obs) => return obs,
+            };
+            match sys::read_into(v.fd("fd"), &mut buf, v.opt("offset")) {
+                Ok(n) => with(n, Data::Bytes(Bytes::of(&buf[..n as usize]))),
+                Err(errno) => Obs::Err { errno },
+            }
+        }
+        Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
+        Fchmod => raw(nr::FCHMOD, [v.get("fd"), v.get("mode"), 0, 0, 0, 0]),
+        Load => load(state, v.get("addr"), v.get("len")),
+        Store => match step.text("text") {
+            Some(t) => match probe::copy(v.get("addr"), t.as_ptr() as u64, t.len()) {
+                Ok(()) => ok(0),
+                Err(f) => fault(f),
+            },
+            None => store_run(state, v.get("addr"), v.get("byte") as u8, v.get("len")),
+        },
+        Jump => match probe::call(v.get("addr")) {
+            Ok(()) => ok(0),
+            Err(f) => fault(f),
+        },
+        Compare => compare(v),
+        Setrlimit => from(sys::setrlimit(
+            v.get("resource"),
+            v.get("soft"),
+            v.opt("hard").unwrap_or(v.get("soft")),
+        )),
+        Fork => fork(state, step),
+        Wait => wait(state, v.get("pid") as i32),
+        Exec => exec(state, step),
+        Let => ok(v.get("value")),
+        Maps => maps(v.get("addr"), v.get("len")),
+        Smaps => smaps(v.get("addr"), v.get("len")),
+        Stat => match sys::fstat(v.fd("fd")) {
+            Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
+            Err(errno) => Obs::Err { errno },
+        },
+        Locate => locate(state, step.text("what").unwrap_or("")),
+        Selftest => selftest(state, step.text("act").unwrap_or(""), v.get("status")),
+        Faults => {
+            let now = sys::fault_counts();
+            let (base_min, base_maj) = std::mem::replace(&mut state.faults_base, now);
+            with(
+                0,
+                Data::Faults {
+                    minflt: now.0 - base_min,
+                    majflt: now.1 - base_maj,
+                },
+            )
+        }
+    }
+}
+
+/// The page of the child's own stack or code.
+pub(super) fn locate(state: &State, what: &str) -> Obs {
+    let here = 0u8;
+    let addr = match what {
+        "stack" => std::hint::black_box(&here) as *const u8 as u64,
+        "code" => run_step as fn(&mut State, &Step, &Values) -> Obs as usize as u64,
+        other => {
+            return Obs::NotRun {
+                reason: format!("locate cannot find `{other}`"),
+            }
+        }
+    };
+    ok(addr & !(state.page - 1))
+}
+
+/// Misbehaves on purpose (see `selftest` in vocab.rs): the runner's own hostile fixtures.
+pub(super) fn selftest(state: &State, act: &str, status: u64) -> Obs {
+    let record_fd = state.setup.record_fd;
+    match act {
+        "spin" => loop {
+            std::hint::spin_loop();
+        },
+        "orphan" | "straggler" => match sys::fork() {
+            Err(errno) => Obs::Err { errno },
+            Ok(Forked::Child) => {
+                if act == "orphan" {
+                    let _ = sys::setsid();
+                }
+                // Holds the record pipe open, as any descendant of a careless case would.
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
+            Ok(Forked::Parent(pid)) => ok(pid as u64),
+        },
+        "garbage" => {
+            let _ = sys::write_all(record_fd, b"\x00\xff this is no record\n");
+            ok(0)
+        }
+        "half-record" => {
+            let _ = sys::write_all(record_fd, b"{\"Step\":{\"step\":");
+            sys::exit_now(0)
+        }
+        "exit" => sys::exit_now(status as i32),
+        "sigkill" => {
+            let _ = sys::kill(sys::pid(), libc::SIGKILL);
+            loop {
+                std::hint::spin_loop();
+            }
+        }
+        other => Obs::NotRun {
+            reason: format!("selftest has no act `{other}`"),
+        },
+    }
+}
+
+/// Reads through the mapping into the pre-touched work buffer (a fresh buffer would take page
+/// faults of its own, which a `faults` step would count against the kernel).
+pub(super) fn load(state: &mut State, addr: u64, len: u64) -> Obs {
+    if len > state.work.len() as u64 {
+        let mut buf = match buffer(len) {
+            Ok(b) => b,
+            Err(obs) => return obs,
+        };
+        return match probe::copy(buf.as_mut_ptr() as u64, addr, buf.len()) {
+            Ok(()) => with(0, Data::Bytes(Bytes::of(&buf))),
+            Err(f) => fault(f),
+        };
+    }
+    let buf = &mut state.work[..len as usize];
+    match probe::copy(buf.as_mut_ptr() as u64, addr, buf.len()) {
+        Ok(()) => with(0, Data::Bytes(Bytes::of(buf))),
+        Err(f) => fault(f),
+    }
+}
+
+/// Stores `len` copies of `byte`, a work buffer's worth at a time.
+pub(super) fn store_run(state: &mut State, addr: u64, byte: u8, len: u64) -> Obs {
+    let chunk = state.work.len() as u64;
+    state.work.fill(byte);
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk);
+        if let Err(f) = probe::copy(
+            addr.wrapping_add(done),
+            state.work.as_ptr() as u64,
+            n as usize,
+        ) {
+            return fault(f);
+        }
+        done += n;
+    }
+    ok(0)
+}
+
+pub(super) fn scratch_path(scratch: &Path, path: &str) -> String {
+    if path.starts_with('/') {
+        path.to_string()
+    } else {
+        scratch.join(path).to_string_lossy().into_owned()
+    }
+}
+
+pub(super) fn make_file(state: &State, step: &Step, v: &Values) -> Obs {
+    let name = step
+        .text("name")
+        .map(str::to_string)
+        .or_else(|| step.slot.map(|s| state.case.plan.slots[s].clone()))
+        .unwrap_or_else(|| format!("file{}", step.index));
+    let path = scratch_path(&state.setup.scratch, &name);
+    let create = (libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC) as u64;
+    let fd = match sys::open(&path, create, v.get("mode")) {
+        Ok(fd) => fd as i32,
+        Err(errno) => return Obs::Err { errno },
+    };
+    let size = v.get("size");
+    let result = (|| -> Result<(), i32> {
+        let mut written = 0u64;
+        if let Some(t) = step.text("text") {
+            sys::write_from(fd, t.as_bytes(), Some(0))?;
+            written = t.len() as u64;
+        } else if let Some(fill) = v.opt("fill") {
+            let chunk = vec![fill as u8; size.min(1 << 20) as usize];
+            while written < size {
+                let n = (size - written).min(chunk.len() as u64) as usize;
+                written += sys::write_from(fd, &chunk[..n], Some(written))?;
+            }
+        } else if step.text("pattern") == Some("page-number") {
+            let mut page = vec![0u8; state.page as usize];
+            let mut k = 0u64;
+            while written < size {
+                page.fill((k % 255 + 1) as u8);
+                let n = (size - written).min(state.page) as usize;
+                written += sys::write_from(fd, &page[..n], Some(written))?;
+                k += 1;
+            }
+        }
+        if size > written {
+            sys::raw(nr::FTRUNCATE, [fd as u64, size, 0, 0, 0, 0])?;
+        }
+        Ok(())
+    })();
+    sys::close(fd);
+    if let Err(errno) = result {
+        return Obs::Err { errno };
+    }
+    from(sys::open(&path, v.get("open"), 0))
+}
+
+pub(super) fn compare(v: &Values) -> Obs {
+    let len = v.get("len");
+    let (mut file, mut mem) = match (buffer(len), buffer(len)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(obs), _) | (_, Err(obs)) => return obs,
+    };
+    match sys::read_into(v.fd("fd"), &mut file, Some(v.get("offset"))) {
+        Ok(n) => file.truncate(n as usize),
+        Err(errno) => return Obs::Err { errno },
+    }
+    if let Err(f) = probe::copy(mem.as_mut_ptr() as u64, v.get("addr"), mem.len()) {
+        return fault(f);
+    }
+    // A file shorter than `len` differs where it ends.
+    let diff = (0..len as usize)
+        .find(|&i| file.get(i) != Some(&mem[i]))
+        .map(|i| i as u64);
+    with(0, Data::Diff(diff))
+}
