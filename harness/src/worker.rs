@@ -148,10 +148,7 @@ pub fn run_case(
     let record_at = RECORD_FD.min(sys::top_fd());
     let start = Instant::now();
     let pid = match sys::fork() {
-        Err(e) => {
-            let why = format!("fork failed: {}", crate::names::errno_name(e));
-            return Some(CaseRun::broken(case, why));
-        }
+        Err(e) => return Some(CaseRun::broken(case, e.to_string())),
         Ok(Forked::Child) => {
             sys::set_own_group(0);
             drop(read_end);

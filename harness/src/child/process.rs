@@ -2,6 +2,7 @@
 //! resumes the case in a new image.
 
 use super::*;
+use crate::sys::ForkError;
 
 pub(super) fn fork(state: &mut State, step: &Step) -> Obs {
     let (release_r, release_w) = match sys::pipe(true) {
@@ -9,7 +10,16 @@ pub(super) fn fork(state: &mut State, step: &Step) -> Obs {
         Err(errno) => return Obs::Err { errno },
     };
     match sys::fork() {
-        Err(errno) => Obs::Err { errno },
+        Err(ForkError::Errno(errno)) => Obs::Err { errno },
+        Err(e @ ForkError::Threaded(_)) => {
+            emit(
+                state.setup.record_fd,
+                &Record::Broken {
+                    reason: e.to_string(),
+                },
+            );
+            sys::exit_now(0)
+        }
         Ok(Forked::Child) => {
             sys::close(release_w);
             let mut byte = [0u8; 1];

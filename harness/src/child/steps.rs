@@ -2,6 +2,7 @@
 //! accesses (load, store, compare, jump) that go through the fault probes.
 
 use super::*;
+use crate::sys::ForkError;
 
 pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
     use Call::*;
@@ -226,7 +227,10 @@ pub(super) fn selftest(state: &State, act: &str, status: u64) -> Obs {
             std::hint::spin_loop();
         },
         "orphan" | "straggler" => match sys::fork() {
-            Err(errno) => Obs::Err { errno },
+            Err(ForkError::Errno(errno)) => Obs::Err { errno },
+            Err(e) => Obs::NotRun {
+                reason: e.to_string(),
+            },
             Ok(Forked::Child) => {
                 if act == "orphan" {
                     let _ = sys::setsid();
@@ -247,6 +251,13 @@ pub(super) fn selftest(state: &State, act: &str, status: u64) -> Obs {
             sys::exit_now(0)
         }
         "exit" => sys::exit_now(status as i32),
+        "thread" => {
+            // A second thread that never ends: the process is no longer single-threaded.
+            std::thread::spawn(|| loop {
+                std::thread::park();
+            });
+            ok(0)
+        }
         "sigkill" => {
             let _ = sys::kill(sys::pid(), libc::SIGKILL);
             loop {

@@ -285,12 +285,51 @@ pub enum Forked {
     Parent(i32),
 }
 
-/// fork(2). Only called from single-threaded processes (the worker, a case child).
-pub fn fork() -> Result<Forked, i32> {
-    // SAFETY: every caller is single-threaded, so the child inherits no lock held by another
-    // thread and may allocate.
+/// Why `fork` did not fork.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForkError {
+    /// The kernel refused: this errno (EAGAIN, ENOMEM). A case's `fork` step observes it.
+    Errno(i32),
+    /// The process has this many threads. A forked child inherits only the calling thread, and
+    /// with it every lock another thread held at that moment (malloc's, stdio's): it could hang
+    /// on its first allocation. Only single-threaded processes fork (the worker, a case child),
+    /// so this is the harness's bug, never the kernel's.
+    Threaded(usize),
+}
+
+impl std::fmt::Display for ForkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForkError::Errno(e) => write!(f, "fork failed: {}", crate::names::errno_name(*e)),
+            ForkError::Threaded(n) => write!(
+                f,
+                "refused to fork a process with {n} threads: only the single-threaded worker and \
+                 case children may fork"
+            ),
+        }
+    }
+}
+
+/// How many threads this process has (`Threads:` of /proc/self/status); `None` when it cannot
+/// be read (no /proc), in which case the caller cannot check and does not.
+pub fn thread_count() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// fork(2), from a single-threaded process only: a process with more threads gets
+/// `ForkError::Threaded` and no child.
+pub fn fork() -> Result<Forked, ForkError> {
+    if let Some(n) = thread_count().filter(|&n| n > 1) {
+        return Err(ForkError::Threaded(n));
+    }
+    // SAFETY: the process was just found single-threaded, so the child inherits no lock held by
+    // another thread and may allocate.
     match unsafe { libc::fork() } {
-        -1 => Err(errno()),
+        -1 => Err(ForkError::Errno(errno())),
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent(pid)),
     }
@@ -576,5 +615,26 @@ pub fn uname() -> (String, String) {
             u.machine().to_string_lossy().into_owned(),
         ),
         Err(_) => (String::new(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fork_is_refused_in_a_process_with_threads() {
+        // A second thread that outlives the check; the refusal comes before any child exists.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv());
+        let n = thread_count().expect("/proc/self/status has a Threads: line");
+        assert!(n >= 2, "{n} threads with one spawned");
+        match fork() {
+            Err(ForkError::Threaded(m)) => assert!(m >= 2),
+            Err(e) => panic!("unexpected error: {e}"),
+            Ok(_) => panic!("forked a multi-threaded process"),
+        }
+        drop(tx);
+        let _ = t.join();
     }
 }

@@ -73,6 +73,7 @@ pub const SELFTEST_ACTS: &[&str] = &[
     "half-record",
     "exit",
     "sigkill",
+    "thread",
 ];
 
 /// How an argument is written.
