@@ -282,7 +282,7 @@ mod tests {
         );
     }
 
-    // What tests/fuzz_loader.rs found: each was a panic, a stack overflow or a diagnostic
+    // What tests/fuzz_loader/ found: each was a panic, a stack overflow or a diagnostic
     // without its place.
 
     #[test]

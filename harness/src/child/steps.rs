@@ -219,7 +219,7 @@ pub(super) fn locate(state: &State, what: &str) -> Obs {
     ok(addr & !(state.page - 1))
 }
 
-/// Misbehaves on purpose (see `selftest` in vocab.rs): the runner's own hostile fixtures.
+/// Misbehaves on purpose (see `selftest` in case/vocab): the runner's own hostile fixtures.
 pub(super) fn selftest(state: &State, act: &str, status: u64) -> Obs {
     let record_fd = state.setup.record_fd;
     match act {

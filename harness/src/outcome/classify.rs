@@ -467,7 +467,7 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
 
     #[test]
     fn a_region_reaching_the_top_of_the_address_space_is_learned_without_overflow() {
-        // Found by tests/fuzz_loader.rs: rounding a length within a page of 2^64 up to whole
+        // Found by tests/fuzz_loader/: rounding a length within a page of 2^64 up to whole
         // pages overflowed (a panic in debug builds).
         let case = load::case_from_toml(
             "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\n\
