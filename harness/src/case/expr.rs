@@ -3,6 +3,11 @@
 
 use crate::names::{self, Family};
 
+/// `HPAGE_2M`: 2 MiB, the size of a PMD-level huge page with 4 KiB base pages (x86_64's
+/// transparent and default hugetlb pages). Unlike `PAGE` it does not follow the machine: a case
+/// about 2 MiB huge pages says so by using it.
+pub const HPAGE_2M: u64 = 2 << 20;
+
 /// A parsed expression. Arithmetic wraps on u64, so `-1` is all ones, as a C caller would pass it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expr {
@@ -369,6 +374,9 @@ impl Parser<'_> {
         if word == "PAGE" {
             return Ok(Expr::Page);
         }
+        if word == "HPAGE_2M" {
+            return Ok(Expr::Sym("HPAGE_2M", HPAGE_2M));
+        }
         resolve_symbol(word, self.cx.families)
             .map(|k| Expr::Sym(k.name, k.value))
             .map_err(at)
@@ -403,7 +411,7 @@ pub fn resolve_symbol(word: &str, families: &[Family]) -> Result<&'static names:
                 .iter()
                 .filter(|k| families.contains(&k.family))
                 .map(|k| k.name)
-                .chain(["PAGE"]);
+                .chain(["PAGE", "HPAGE_2M"]);
             let near = names::nearest(word, candidates);
             Err(match near.first() {
                 Some(best) => format!("unknown name `{word}`; did you mean `{best}`?"),
@@ -464,6 +472,12 @@ mod tests {
     #[test]
     fn arithmetic_and_page() {
         assert_eq!(eval("PAGE", &[]), Ok(4096));
+        assert_eq!(eval("2*HPAGE_2M", &[]), Ok(4 << 20));
+        // $m is 0x7000_0000: one byte past it rounds up to the next 2 MiB boundary.
+        assert_eq!(
+            eval("($m+1+HPAGE_2M-1)&~(HPAGE_2M-1)", &[]),
+            Ok(0x7020_0000)
+        );
         assert_eq!(eval("3*PAGE", &[]), Ok(3 * 4096));
         assert_eq!(eval("PAGE-1", &[]), Ok(4095));
         assert_eq!(eval("2*PAGE+1", &[]), Ok(8193));
