@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test setup lint cases bench bless build static matrix stability report e2e fuzz clean
+.PHONY: run test setup lint cases bench bless build static statics matrix stability report e2e fuzz clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -24,11 +24,26 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
-## A statically linked mmcheck, for VM initramfs images and gVisor.
+## A statically linked mmcheck, for VM initramfs images, gVisor and qemu-user:
+## make static (x86_64), make static ARCH=aarch64, make static ARCH=ppc64le. The cross targets need
+## `rustup target add` and Debian's cross gcc (make setup installs both).
+ARCH ?= x86_64
+TRIPLE_x86_64 := x86_64-unknown-linux-gnu
+TRIPLE_aarch64 := aarch64-unknown-linux-gnu
+TRIPLE_ppc64le := powerpc64le-unknown-linux-gnu
+TRIPLE = $(or $(TRIPLE_$(ARCH)),$(error ARCH is x86_64, aarch64 or ppc64le, not '$(ARCH)'))
 STATIC := target/x86_64-unknown-linux-gnu/release/mmcheck
 static:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked \
-		--target x86_64-unknown-linux-gnu --bin mmcheck
+	RUSTFLAGS="-C target-feature=+crt-static" \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CARGO_TARGET_POWERPC64LE_UNKNOWN_LINUX_GNU_LINKER=powerpc64le-linux-gnu-gcc \
+	$(CARGO) build --release --locked --target $(TRIPLE) --bin mmcheck
+
+## All three static binaries (what the matrix's emulated and foreign-architecture environments run).
+statics:
+	$(MAKE) static ARCH=x86_64
+	$(MAKE) static ARCH=aarch64
+	$(MAKE) static ARCH=ppc64le
 
 ## The suite in every environment of ci/environments.toml; fails on a snapshot change.
 ## make matrix BLESS=1 accepts the new snapshots; make matrix ONLY=gvisor runs one.

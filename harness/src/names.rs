@@ -1,5 +1,7 @@
 //! Symbol tables: errno, signal, si_code and flag names, in both directions.
-//! Values are the x86_64 Linux ABI (uapi headers); a unit test checks them against `libc`.
+//! Values are the Linux ABI (uapi headers) of the architecture mmcheck is built for: the generic
+//! values, and the few that differ by architecture in `arch` below; a unit test checks them
+//! against `libc` on every architecture CI builds.
 
 /// The namespace a symbol belongs to; an argument accepts only the families that make sense for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,6 +64,49 @@ const fn c(name: &'static str, family: Family, value: u64) -> Constant {
 
 use Family::*;
 
+/// The values that differ between the architectures mmcheck runs on (arch/*/include/uapi).
+mod arch {
+    #[cfg(target_arch = "x86_64")]
+    mod values {
+        pub const MAP_32BIT: u64 = 0x40;
+        pub const MAP_LOCKED: u64 = 0x2000;
+        pub const MAP_NORESERVE: u64 = 0x4000;
+        pub const MCL_CURRENT: u64 = 1;
+        pub const MCL_FUTURE: u64 = 2;
+        pub const MCL_ONFAULT: u64 = 4;
+        pub const O_DIRECT: u64 = 0o40000;
+        pub const O_DIRECTORY: u64 = 0o200000;
+        pub const EDEADLOCK: i32 = 35;
+    }
+    #[cfg(target_arch = "aarch64")]
+    mod values {
+        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted and means nothing.
+        pub const MAP_32BIT: u64 = 0;
+        pub const MAP_LOCKED: u64 = 0x2000;
+        pub const MAP_NORESERVE: u64 = 0x4000;
+        pub const MCL_CURRENT: u64 = 1;
+        pub const MCL_FUTURE: u64 = 2;
+        pub const MCL_ONFAULT: u64 = 4;
+        pub const O_DIRECT: u64 = 0o200000;
+        pub const O_DIRECTORY: u64 = 0o40000;
+        pub const EDEADLOCK: i32 = 35;
+    }
+    #[cfg(target_arch = "powerpc64")]
+    mod values {
+        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted and means nothing.
+        pub const MAP_32BIT: u64 = 0;
+        pub const MAP_LOCKED: u64 = 0x80;
+        pub const MAP_NORESERVE: u64 = 0x40;
+        pub const MCL_CURRENT: u64 = 0x2000;
+        pub const MCL_FUTURE: u64 = 0x4000;
+        pub const MCL_ONFAULT: u64 = 0x8000;
+        pub const O_DIRECT: u64 = 0o400000;
+        pub const O_DIRECTORY: u64 = 0o40000;
+        pub const EDEADLOCK: i32 = 58;
+    }
+    pub use values::*;
+}
+
 /// Every constant a case may name in a value expression (PAGE is not here: it is the running page size).
 pub static CONSTANTS: &[Constant] = &[
     c("PROT_NONE", Prot, 0x0),
@@ -79,12 +124,12 @@ pub static CONSTANTS: &[Constant] = &[
     c("MAP_FIXED", Map, 0x10),
     c("MAP_ANONYMOUS", Map, 0x20),
     c("MAP_ANON", Map, 0x20),
-    c("MAP_32BIT", Map, 0x40),
+    c("MAP_32BIT", Map, arch::MAP_32BIT),
     c("MAP_GROWSDOWN", Map, 0x0100),
     c("MAP_DENYWRITE", Map, 0x0800),
     c("MAP_EXECUTABLE", Map, 0x1000),
-    c("MAP_LOCKED", Map, 0x2000),
-    c("MAP_NORESERVE", Map, 0x4000),
+    c("MAP_LOCKED", Map, arch::MAP_LOCKED),
+    c("MAP_NORESERVE", Map, arch::MAP_NORESERVE),
     c("MAP_POPULATE", Map, 0x8000),
     c("MAP_NONBLOCK", Map, 0x1_0000),
     c("MAP_STACK", Map, 0x2_0000),
@@ -128,9 +173,9 @@ pub static CONSTANTS: &[Constant] = &[
     c("MADV_GUARD_INSTALL", Madv, 102),
     c("MADV_GUARD_REMOVE", Madv, 103),
     c("MLOCK_ONFAULT", Mlock, 1),
-    c("MCL_CURRENT", Mcl, 1),
-    c("MCL_FUTURE", Mcl, 2),
-    c("MCL_ONFAULT", Mcl, 4),
+    c("MCL_CURRENT", Mcl, arch::MCL_CURRENT),
+    c("MCL_FUTURE", Mcl, arch::MCL_FUTURE),
+    c("MCL_ONFAULT", Mcl, arch::MCL_ONFAULT),
     c("F_SEAL_SEAL", Seal, 0x01),
     c("F_SEAL_SHRINK", Seal, 0x02),
     c("F_SEAL_GROW", Seal, 0x04),
@@ -151,8 +196,8 @@ pub static CONSTANTS: &[Constant] = &[
     c("O_APPEND", Open, 0o2000),
     c("O_NONBLOCK", Open, 0o4000),
     c("O_DSYNC", Open, 0o10000),
-    c("O_DIRECT", Open, 0o40000),
-    c("O_DIRECTORY", Open, 0o200000),
+    c("O_DIRECT", Open, arch::O_DIRECT),
+    c("O_DIRECTORY", Open, arch::O_DIRECTORY),
     c("O_NOATIME", Open, 0o1000000),
     c("O_CLOEXEC", Open, 0o2000000),
     c("O_SYNC", Open, 0o4010000),
@@ -370,7 +415,7 @@ pub fn errno_name(value: i32) -> String {
 pub fn errno_value(name: &str) -> Option<i32> {
     match name {
         "EWOULDBLOCK" => Some(11),
-        "EDEADLOCK" => Some(35),
+        "EDEADLOCK" => Some(arch::EDEADLOCK),
         "ENOTSUP" => Some(95),
         _ => ERRNOS.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
     }
@@ -526,7 +571,11 @@ mod tests {
             ("PROT_GROWSDOWN", libc::PROT_GROWSDOWN as i64),
             ("MAP_SHARED_VALIDATE", libc::MAP_SHARED_VALIDATE as i64),
             ("MAP_FIXED_NOREPLACE", libc::MAP_FIXED_NOREPLACE as i64),
+            #[cfg(target_arch = "x86_64")]
             ("MAP_32BIT", libc::MAP_32BIT as i64),
+            ("MCL_CURRENT", libc::MCL_CURRENT as i64),
+            ("MCL_FUTURE", libc::MCL_FUTURE as i64),
+            ("O_DIRECT", libc::O_DIRECT as i64),
             ("MAP_GROWSDOWN", libc::MAP_GROWSDOWN as i64),
             ("MAP_STACK", libc::MAP_STACK as i64),
             ("MAP_HUGETLB", libc::MAP_HUGETLB as i64),
@@ -558,6 +607,7 @@ mod tests {
             assert_eq!(constant(name).unwrap().value as i64, *want, "{name}");
         }
         assert_eq!(errno_value("EOPNOTSUPP"), Some(libc::EOPNOTSUPP));
+        assert_eq!(errno_value("EDEADLOCK"), Some(libc::EDEADLOCK));
         assert_eq!(errno_value("EHWPOISON"), Some(libc::EHWPOISON));
         assert_eq!(signal_value("SIGBUS"), Some(libc::SIGBUS));
     }

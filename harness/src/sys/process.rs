@@ -43,10 +43,27 @@ pub fn thread_count() -> Option<usize> {
         .and_then(|n| n.trim().parse().ok())
 }
 
-/// fork(2), from a single-threaded process only: a process with more threads gets
-/// `ForkError::Threaded` and no child.
+/// Threads this process had before any of mmcheck's code ran, read by a constructor at load
+/// time: 1 on a kernel, more under an emulator that runs its own threads inside the process
+/// (qemu-user's RCU thread). Those are not ours and hold none of our locks; a fork under such an
+/// emulator is the emulator's business (qemu-user serialises its own state around fork).
+static THREADS_AT_START: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+
+extern "C" fn count_threads_at_start() {
+    if let Some(n) = thread_count() {
+        THREADS_AT_START.store(n.max(1), std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static COUNT_THREADS_AT_START: extern "C" fn() = count_threads_at_start;
+
+/// fork(2), from a single-threaded process only (threads an emulator ran before our code are
+/// not counted): a process with more threads gets `ForkError::Threaded` and no child.
 pub fn fork() -> Result<Forked, ForkError> {
-    if let Some(n) = thread_count().filter(|&n| n > 1) {
+    let foreign = THREADS_AT_START.load(std::sync::atomic::Ordering::SeqCst) - 1;
+    if let Some(n) = thread_count().filter(|&n| n > 1 + foreign) {
         return Err(ForkError::Threaded(n));
     }
     // SAFETY: the process was just found single-threaded, so the child inherits no lock held by

@@ -1,43 +1,45 @@
-//! Touching memory that may fault, and coming back. A load or store runs as one `rep movsb` (a
-//! call as one `call`) at a known instruction; the SIGSEGV/SIGBUS handler recognises it, records
-//! signal, si_code and address, and resumes at a landing that returns "faulted". This is how the
+//! Touching memory that may fault, and coming back. A copy runs at known instructions (one
+//! `rep movsb` on x86_64, a byte loop's load and store elsewhere), a call as one call
+//! instruction; the SIGSEGV/SIGBUS handler recognises them, records signal, si_code and address,
+//! and resumes at a landing that returns "faulted" (one file per architecture holds the code). This is how the
 //! kernel's own exception tables recover user copies; no setjmp/longjmp is involved.
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 
-#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-compile_error!("mmcheck's fault probes are written for x86_64 Linux");
+#[cfg(not(target_os = "linux"))]
+compile_error!("mmcheck tests the Linux system calls and runs on Linux only");
 
-std::arch::global_asm!(
-    ".text",
-    ".globl mmcheck_probe_copy",
-    ".type mmcheck_probe_copy,@function",
-    // rdi = destination, rsi = source, rdx = length. Returns 0, or 1 after a fault.
-    "mmcheck_probe_copy:",
-    "    mov rcx, rdx",
-    ".globl mmcheck_probe_copy_insn",
-    "mmcheck_probe_copy_insn:",
-    "    rep movsb",
-    "    xor eax, eax",
-    "    ret",
-    ".globl mmcheck_probe_call",
-    ".type mmcheck_probe_call,@function",
-    // rdi = code to call. Returns 0 when it returns, or 1 after a fault on fetching it.
-    "mmcheck_probe_call:",
-    "    call rdi",
-    "    xor eax, eax",
-    "    ret",
-    ".globl mmcheck_probe_landing",
-    "mmcheck_probe_landing:",
-    "    mov eax, 1",
-    "    ret",
-);
+#[cfg(target_arch = "aarch64")]
+#[path = "aarch64.rs"]
+mod arch;
+#[cfg(all(target_arch = "powerpc64", target_endian = "little"))]
+#[path = "powerpc64.rs"]
+mod arch;
+#[cfg(target_arch = "x86_64")]
+#[path = "x86_64.rs"]
+mod arch;
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "powerpc64", target_endian = "little")
+)))]
+compile_error!("mmcheck's fault probes are written for x86_64, aarch64 and powerpc64le");
 
 extern "C" {
     fn mmcheck_probe_copy(dst: *mut u8, src: *const u8, len: usize) -> u32;
     fn mmcheck_probe_call(code: u64) -> u32;
-    static mmcheck_probe_copy_insn: u8;
-    static mmcheck_probe_landing: u8;
+    static mmcheck_probe_copy_load: u8;
+    static mmcheck_probe_copy_store: u8;
+    static mmcheck_probe_copy_landing: u8;
+    static mmcheck_probe_call_landing: u8;
+}
+
+/// This architecture's return instruction, which a case stores where it will `jump`.
+pub const RET: &[u8] = arch::RET;
+
+/// Makes code just stored at `addr` visible to instruction fetch (a no-op on x86).
+pub fn sync_code(addr: u64, len: usize) {
+    arch::sync_code(addr, len)
 }
 
 /// A caught fault.
@@ -69,7 +71,8 @@ fn take_fault() -> Fault {
 
 /// Copies `len` bytes from `src` to `dst`; either may be an address under test.
 pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
-    // SAFETY: the copy is one `rep movsb` whose faults the handler turns into a return of 1;
+    // SAFETY: the copy's only faulting instructions are its load and store, whose faults the
+    // handler turns into a return of 1;
     // the caller owns whichever side is its own buffer, and the other side is the address under
     // test, which may be anything: that is the point of the probe.
     let faulted = unsafe { mmcheck_probe_copy(dst as *mut u8, src as *const u8, len) };
@@ -83,8 +86,8 @@ pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
 /// Calls the code at `addr`.
 pub fn call(addr: u64) -> Result<(), Fault> {
     CALL_TARGET.store(addr, SeqCst);
-    // SAFETY: the case stored a `ret` at `addr`; if fetching it faults, the handler pops the
-    // return address and resumes at the landing. Code that is not a `ret` is the case's problem
+    // SAFETY: the case stored a `ret` at `addr`; if fetching it faults, the handler resumes at
+    // the call landing, which unwinds what the call pushed and returns 1. Code that is not a `ret` is the case's problem
     // and ends up as a Crash record, not as a return here.
     let faulted = unsafe { mmcheck_probe_call(addr) };
     CALL_TARGET.store(0, SeqCst);
@@ -128,25 +131,26 @@ extern "C" fn on_fault(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c
     // SAFETY: the kernel passes a valid siginfo and ucontext to an SA_SIGINFO handler; we read
     // and write the saved registers of the interrupted thread, which is what they are for.
     unsafe {
-        let uc = ctx as *mut libc::ucontext_t;
-        let gregs = &mut (*uc).uc_mcontext.gregs;
-        let ip = gregs[libc::REG_RIP as usize] as u64;
+        let uc = &mut *(ctx as *mut libc::ucontext_t);
+        let ip = arch::ip(uc);
         let code = (*info).si_code;
         let addr = (*info).si_addr() as u64;
-        let copy_insn = &raw const mmcheck_probe_copy_insn as u64;
-        let landing = &raw const mmcheck_probe_landing as u64;
+        let load = &raw const mmcheck_probe_copy_load as u64;
+        let store = &raw const mmcheck_probe_copy_store as u64;
         let target = CALL_TARGET.load(SeqCst);
-        let in_copy = ip == copy_insn && (signo == libc::SIGSEGV || signo == libc::SIGBUS);
+        let in_copy =
+            (ip == load || ip == store) && (signo == libc::SIGSEGV || signo == libc::SIGBUS);
         let in_call = target != 0 && ip == target && signo == libc::SIGSEGV;
         if in_copy || in_call {
             LAST_SIGNO.store(signo, SeqCst);
             LAST_CODE.store(code, SeqCst);
             LAST_ADDR.store(addr, SeqCst);
-            if in_call {
-                // Drop the return address that `call` pushed; the landing returns to our caller.
-                gregs[libc::REG_RSP as usize] += 8;
-            }
-            gregs[libc::REG_RIP as usize] = landing as i64;
+            let landing = if in_call {
+                &raw const mmcheck_probe_call_landing as u64
+            } else {
+                &raw const mmcheck_probe_copy_landing as u64
+            };
+            arch::resume_at(uc, landing);
             return;
         }
         let mut buf = [0u8; 160];
