@@ -349,8 +349,12 @@ fn is_identifier(s: &str) -> bool {
 /// Arguments that are strings with a fixed set of values.
 fn check_text(call: Call, arg: &str, value: &str) -> Result<(), String> {
     match (call, arg) {
-        (Call::File, "pattern") if value != "page-number" => Err(format!(
-            "unknown pattern `{value}`; the pattern is \"page-number\""
+        (Call::File, "pattern") if value != "page-number" && value != "ret" => Err(format!(
+            "unknown pattern `{value}`; the patterns are \"page-number\" and \"ret\""
+        )),
+        (Call::Store | Call::Write, "code") if value != "ret" => Err(format!(
+            "unknown code `{value}`; the code a case can store is \"ret\" (this architecture's \
+             return instruction)"
         )),
         (Call::Pipe, "end") if value != "read" && value != "write" => {
             Err(format!("`end` is \"read\" or \"write\", not `{value}`"))

@@ -136,9 +136,10 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             ],
         ),
         Write => {
-            let data = match step.text("text") {
-                Some(t) => t.as_bytes().to_vec(),
-                None => match buffer(v.get("len")) {
+            let data = match (step.text("text"), step.text("code")) {
+                (Some(t), _) => t.as_bytes().to_vec(),
+                (None, Some(_)) => probe::RET.repeat(v.get("len") as usize),
+                (None, None) => match buffer(v.get("len")) {
                     Ok(mut b) => {
                         b.fill(v.get("fill") as u8);
                         b
@@ -161,12 +162,13 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
         Fchmod => raw(nr::FCHMOD, [v.get("fd"), v.get("mode"), 0, 0, 0, 0]),
         Load => load(state, v.get("addr"), v.get("len")),
-        Store => match step.text("text") {
-            Some(t) => match probe::copy(v.get("addr"), t.as_ptr() as u64, t.len()) {
+        Store => match (step.text("text"), step.text("code")) {
+            (Some(t), _) => match probe::copy(v.get("addr"), t.as_ptr() as u64, t.len()) {
                 Ok(()) => ok(0),
                 Err(f) => fault(f),
             },
-            None => store_run(state, v.get("addr"), v.get("byte") as u8, v.get("len")),
+            (None, Some(_)) => store_code(v.get("addr"), v.get("len")),
+            (None, None) => store_run(state, v.get("addr"), v.get("byte") as u8, v.get("len")),
         },
         Jump => match probe::call(v.get("addr")) {
             Ok(()) => ok(0),
@@ -290,6 +292,19 @@ pub(super) fn load(state: &mut State, addr: u64, len: u64) -> Obs {
     }
 }
 
+/// Stores `len` copies of this architecture's return instruction at `addr`, and makes them
+/// visible to instruction fetch.
+fn store_code(addr: u64, len: u64) -> Obs {
+    let code = probe::RET.repeat(len.min(1 << 16) as usize);
+    match probe::copy(addr, code.as_ptr() as u64, code.len()) {
+        Ok(()) => {
+            probe::sync_code(addr, code.len());
+            ok(0)
+        }
+        Err(f) => fault(f),
+    }
+}
+
 /// Stores `len` copies of `byte`, a work buffer's worth at a time.
 pub(super) fn store_run(state: &mut State, addr: u64, byte: u8, len: u64) -> Obs {
     let chunk = state.work.len() as u64;
@@ -337,6 +352,12 @@ pub(super) fn make_file(state: &State, step: &Step, v: &Values) -> Obs {
             written = t.len() as u64;
         } else if let Some(fill) = v.opt("fill") {
             let chunk = vec![fill as u8; size.min(1 << 20) as usize];
+            while written < size {
+                let n = (size - written).min(chunk.len() as u64) as usize;
+                written += sys::write_from(fd, &chunk[..n], Some(written))?;
+            }
+        } else if step.text("pattern") == Some("ret") {
+            let chunk = probe::RET.repeat((size.min(1 << 20) as usize).div_ceil(probe::RET.len()));
             while written < size {
                 let n = (size - written).min(chunk.len() as u64) as usize;
                 written += sys::write_from(fd, &chunk[..n], Some(written))?;

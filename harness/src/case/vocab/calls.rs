@@ -43,7 +43,8 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &[],
         doc: "creates a file in the case's scratch directory: `text` at offset 0, or `size` bytes of `fill`, \
-              or `pattern = \"page-number\"` (every byte of page k is k+1); without content the file is \
+              or `pattern = \"page-number\"` (every byte of page k is k+1), or `pattern = \"ret\"` \
+              (this architecture's return instruction, repeated); without content the file is \
               sparse (a hole) up to `size`; then reopens it with `open` flags; yields the descriptor",
     },
     CallSpec {
@@ -328,12 +329,14 @@ pub static CALLS: &[CallSpec] = &[
             req("fd", N),
             opt("text", T, ""),
             opt("fill", N, ""),
+            opt("code", T, ""),
             opt("len", N, "1"),
             opt("offset", N, ""),
         ],
-        one_of: &[&["text", "fill"]],
+        one_of: &[&["text", "fill", "code"]],
         checks: &[],
-        doc: "writes `text`, or `len` bytes of `fill`, with pwrite at `offset` or write without it; \
+        doc: "writes `text`, or `len` bytes of `fill`, or `len` copies of `code = \"ret\"` (this \
+              architecture's return instruction), with pwrite at `offset` or write without it; \
               yields the count",
     },
     CallSpec {
@@ -391,12 +394,14 @@ pub static CALLS: &[CallSpec] = &[
             req("addr", N),
             opt("text", T, ""),
             opt("byte", N, ""),
+            opt("code", T, ""),
             opt("len", N, "1"),
         ],
-        one_of: &[&["text", "byte"]],
+        one_of: &[&["text", "byte", "code"]],
         checks: &[],
-        doc: "writes `text`, or `len` copies of `byte`, at `addr` through the mapping; faults are \
-              caught as for `load`",
+        doc: "writes `text`, or `len` copies of `byte`, or `len` copies of `code = \"ret\"` (this \
+              architecture's return instruction, made visible to instruction fetch) at `addr` through \
+              the mapping; faults are caught as for `load`",
     },
     CallSpec {
         name: "jump",
@@ -407,7 +412,7 @@ pub static CALLS: &[CallSpec] = &[
         args: &[req("addr", N)],
         one_of: &[],
         checks: &[],
-        doc: "calls the code at `addr` (store a `ret`, byte 0xc3, there first); a fault on instruction \
+        doc: "calls the code at `addr` (store `code = \"ret\"` there first); a fault on instruction \
               fetch is caught as for `load`",
     },
     CallSpec {
