@@ -2,22 +2,44 @@
 # Runs the suite in a Linux kernel booted with QEMU under software emulation (TCG: /dev/kvm
 # here is a nested virtualizer that cannot boot these kernels) and prints its JSON on stdout:
 #   ci/run-vm.sh KERNEL_DIR STATIC_MMCHECK CASES_DIR
-# KERNEL_DIR comes from ci/setup-kernel.sh. The guest boots from an initramfs holding busybox,
-# mmcheck and the cases, with three virtio disks holding fresh ext4, xfs and btrfs filesystems.
+# KERNEL_DIR comes from ci/setup-kernel.sh, and says the kernel's architecture (amd64, arm64,
+# ppc64el); STATIC_MMCHECK must be built for it (make static ARCH=...). The guest boots from an
+# initramfs holding busybox, mmcheck and the cases, with three virtio disks holding fresh ext4, xfs and btrfs filesystems.
 # Progress lines go to stderr.
 set -euo pipefail
 kdir=$1
 bin=$2
 cases=$3
 here=$(cd "$(dirname "$0")" && pwd)
-for tool in qemu-system-x86_64 cpio busybox mkfs.ext4 mkfs.xfs mkfs.btrfs base64 gzip; do
+[ -f "$kdir/ready" ] || { echo "error: $kdir is not prepared: run ci/setup-kernel.sh" >&2; exit 1; }
+debarch=$(cat "$kdir/arch" 2>/dev/null || echo amd64)
+# The machine each architecture is booted on. The x86 guest should differ from a common x86_64
+# machine in its kernel only: no 5-level paging (la57, which widens the address space).
+case $debarch in
+  amd64)
+    qemu=qemu-system-x86_64; qpkg=qemu-system-x86; console=ttyS0
+    machine=(-accel tcg -cpu max,la57=off) ;;
+  arm64)
+    # pauth-impdef: QEMU's cheap pointer-authentication algorithm, much faster under TCG.
+    qemu=qemu-system-aarch64; qpkg=qemu-system-arm; console=ttyAMA0
+    machine=(-accel tcg -M virt -cpu max,pauth-impdef=on) ;;
+  ppc64el)
+    # The spectre capabilities TCG cannot provide are declared broken rather than warned about.
+    qemu=qemu-system-ppc64; qpkg=qemu-system-ppc; console=hvc0
+    machine=(-accel tcg -M pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off) ;;
+  *) echo "error: $kdir holds a kernel for $debarch, which run-vm.sh cannot boot" >&2; exit 1 ;;
+esac
+for tool in "$qemu" cpio mkfs.ext4 mkfs.xfs mkfs.btrfs base64 gzip; do
   command -v "$tool" >/dev/null || {
-    echo "error: $tool is missing (apt-get install qemu-system-x86 cpio busybox-static e2fsprogs xfsprogs btrfs-progs)" >&2
+    echo "error: $tool is missing (apt-get install $qpkg cpio e2fsprogs xfsprogs btrfs-progs)" >&2
     exit 1
   }
 done
-[ -f "$kdir/ready" ] || { echo "error: $kdir is not prepared: run ci/setup-kernel.sh" >&2; exit 1; }
-busybox=$(command -v busybox)
+if [ -x "$kdir/busybox" ]; then
+  busybox=$kdir/busybox
+else
+  busybox=$(command -v busybox) || { echo "error: busybox is missing (apt-get install busybox-static)" >&2; exit 1; }
+fi
 if ldd "$busybox" >/dev/null 2>&1; then
   echo "error: $busybox is dynamically linked; the guest needs busybox-static (apt-get install busybox-static)" >&2
   exit 1
@@ -42,16 +64,15 @@ for fs in ext4 xfs btrfs; do
     ext4) mkfs.ext4 -q -F "$work/$fs.img" ;;
     *) "mkfs.$fs" -q -f "$work/$fs.img" >/dev/null ;;
   esac
-  drives+=(-drive "file=$work/$fs.img,if=virtio,format=raw")
+  drives+=(-drive "file=$work/$fs.img,if=none,id=$fs,format=raw" -device "virtio-blk-pci,drive=$fs")
 done
 
 # The console log is piped (a plain redirect of QEMU's output lost lines here).
-# The guest should differ from a common x86_64 machine in its kernel only: no 5-level paging
-# (la57, which widens the address space) and the THP mode most distributions and this project's
-# CI machines use ("madvise"; Debian's cloud kernels default to "always").
-timeout "${MMCHECK_VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu max,la57=off -m 2048 -smp 1 \
+# THP in the mode most distributions and this project's CI machines use ("madvise"; Debian's
+# cloud kernels default to "always").
+timeout "${MMCHECK_VM_TIMEOUT:-900}" "$qemu" "${machine[@]}" -m 2048 -smp 1 \
   -nographic -no-reboot -kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" \
-  -append "console=ttyS0 panic=-1 quiet loglevel=1 transparent_hugepage=madvise" "${drives[@]}" < /dev/null 2>&1 \
+  -append "console=$console panic=-1 quiet loglevel=1 transparent_hugepage=madvise" "${drives[@]}" < /dev/null 2>&1 \
   | tr -d '\r' | tee "$work/console.log" | grep --line-buffered '^mmcheck: progress' >&2 || true
 
 if ! grep -q '^MMCHECK-END' "$work/console.log"; then

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Fetches one of Debian 12's cloud kernels and prepares it for ci/run-vm.sh:
-#   ci/setup-kernel.sh 'linux-image-6.1.0-56-cloud-amd64' DIR
+# Fetches one of Debian 12's kernels and prepares it for ci/run-vm.sh:
+#   ci/setup-kernel.sh 'linux-image-6.1.0-56-cloud-amd64' DIR [DEBIAN_ARCH]
 # The name may be a glob ('linux-image-6.1.0-*-cloud-amd64'), and then the newest match is taken.
+# DEBIAN_ARCH (arm64, ppc64el) fetches another architecture's kernel, and the static busybox of
+# that architecture for its initramfs; the architecture is added to dpkg first (dpkg
+# --add-architecture, apt-get update), which installs nothing.
 # DIR gets vmlinuz, release (the kernel release string), and modules/ with the modules the
 # guest needs for virtio disks, xfs and btrfs (their dependencies first), uncompressed, plus
 # modules.order, the order in which to insmod them. Re-running with the same name and DIR does nothing.
 set -euo pipefail
 pattern=$1
 dir=$2
+debarch=${3:-$(dpkg --print-architecture)}
+stamp="$pattern $debarch"
 # Prepared already for this very name: nothing to do. Prepared for another: start again.
 if [ -f "$dir/ready" ]; then
-  [ "$(cat "$dir/ready")" = "$pattern" ] && exit 0
+  [ "$(cat "$dir/ready")" = "$stamp" ] && exit 0
   rm -rf "$dir"
 fi
 need=(apt-get dpkg-deb modinfo xz)
 for tool in "${need[@]}"; do
   command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install kmod xz-utils)" >&2; exit 1; }
 done
+if [ "$debarch" != "$(dpkg --print-architecture)" ] && ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
+  [ "$(id -u)" = 0 ] || { echo "error: dpkg --add-architecture $debarch needs root" >&2; exit 1; }
+  dpkg --add-architecture "$debarch"
+  apt-get update >/dev/null 2>&1 || { echo "error: apt-get update failed" >&2; exit 1; }
+fi
 mkdir -p "$dir"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +35,8 @@ trap 'rm -rf "$work"' EXIT
 regex=$(printf '%s' "$pattern" | sed -e 's/[.+]/\\&/g' -e 's/\*/.*/g')
 newest() {
   apt-cache search --names-only "^${regex}\$" | awk '{print $1}' |
-    { grep -v -e -dbg -e -unsigned || true; } | sort -V | tail -n 1
+    { if [[ $pattern == *-unsigned ]]; then grep -v -e -dbg; else grep -v -e -dbg -e -unsigned; fi || true; } |
+    sort -V | tail -n 1
 }
 package=$(newest)
 # A fresh machine may not have read the package lists yet.
@@ -36,11 +47,20 @@ if [ -z "$package" ]; then
   echo "(apt-cache search linux-image-6 | grep cloud-amd64) and run make matrix BLESS=1" >&2
   exit 1
 fi
-(cd "$work" && apt-get download "$package" >/dev/null 2>&1) || {
-  echo "error: apt-get download $package failed" >&2; exit 1; }
+(cd "$work" && apt-get download "$package:$debarch" >/dev/null 2>&1) || {
+  echo "error: apt-get download $package:$debarch failed" >&2; exit 1; }
 dpkg-deb -x "$work"/*.deb "$work/x"
 release=$(ls "$work/x/lib/modules")
-cp "$work/x/boot/vmlinuz-$release" "$dir/vmlinuz"
+# x86 and arm64 ship a compressed vmlinuz, powerpc the ELF vmlinux; QEMU boots either.
+cp "$(ls "$work/x/boot/vmlinuz-$release" "$work/x/boot/vmlinux-$release" 2>/dev/null | head -n 1)" "$dir/vmlinuz"
+echo "$debarch" > "$dir/arch"
+if [ "$debarch" != "$(dpkg --print-architecture)" ]; then
+  mkdir -p "$work/bb"
+  (cd "$work/bb" && apt-get download "busybox-static:$debarch" >/dev/null 2>&1) || {
+    echo "error: apt-get download busybox-static:$debarch failed" >&2; exit 1; }
+  dpkg-deb -x "$work"/bb/*.deb "$work/bb/x"
+  cp "$work/bb/x/bin/busybox" "$dir/busybox"
+fi
 echo "$release" > "$dir/release"
 echo "$package" > "$dir/package"
 moddir="$work/x/lib/modules/$release"
@@ -68,5 +88,5 @@ visit() {
 mkdir -p "$dir/modules"
 for m in virtio_pci virtio_blk xfs btrfs; do visit "$m"; done
 printf '%s\n' "${order[@]}" > "$dir/modules.order"
-echo "$pattern" > "$dir/ready"
+echo "$stamp" > "$dir/ready"
 echo "prepared $package ($release) in $dir: ${#order[@]} modules" >&2

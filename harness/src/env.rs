@@ -56,14 +56,15 @@ impl HostEnv {
             .unwrap_or_else(|| PathBuf::from("/tmp"));
         let platform = detect_platform();
         let (scratch, scratch_found) = find_scratch(&default_scratch);
+        let page_size = sys::page_size();
         HostEnv {
             scratch_found,
-            env_key: key(&platform, &release, &machine),
+            env_key: key(&platform, &release, &machine, page_size),
             kernel: linux_version(&platform, &release),
             platform,
             release,
             machine,
-            page_size: sys::page_size(),
+            page_size,
             euid: sys::euid(),
             scratch,
             default_scratch,
@@ -95,7 +96,11 @@ impl HostEnv {
     }
 }
 
-/// `gvisor` when the kernel is gVisor's Sentry, else `linux`; `MMCHECK_PLATFORM` overrides.
+/// `gvisor` when the kernel is gVisor's Sentry, `uml` under User-mode Linux (Linux's own memory
+/// management over the host's mappings, so its version gates apply), else `linux`;
+/// `MMCHECK_PLATFORM` overrides (the
+/// qemu-user environment sets `qemu-user`: an emulator in user space cannot be told from the
+/// architecture it emulates by anything it passes through).
 /// The Sentry reports a fixed, fictional Linux 4.4.0 build in /proc/version (seen with Debian's
 /// runsc 2022-12), which no real kernel has.
 fn detect_platform() -> String {
@@ -103,18 +108,37 @@ fn detect_platform() -> String {
         return p;
     }
     let version = std::fs::read_to_string("/proc/version").unwrap_or_default();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    platform_from(&version, &cpuinfo).into()
+}
+
+/// The platform /proc/version and /proc/cpuinfo show: gVisor's Sentry by its fixed version line;
+/// User-mode Linux, whose `uname -m` is the host's, by the vendor its cpuinfo gives.
+fn platform_from(version: &str, cpuinfo: &str) -> &'static str {
     if version.starts_with("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016") {
-        "gvisor".into()
+        "gvisor"
+    } else if cpuinfo
+        .lines()
+        .any(|l| l.starts_with("vendor_id") && l.ends_with(": User Mode Linux"))
+    {
+        "uml"
     } else {
-        "linux".into()
+        "linux"
     }
 }
 
+/// Whether the system calls are answered by the Linux kernel whose release `uname` gives, so
+/// that kernel version gates apply: on Linux and User-mode Linux, not under gVisor or qemu-user.
+pub fn runs_linux(platform: &str) -> bool {
+    matches!(platform, "linux" | "uml")
+}
+
 /// The Linux version that kernel ranges (`requires.kernel`, `expect-if`) are compared with.
-/// None on gVisor: its "4.4.0" is a fiction, so version gates do not apply there and every case
-/// runs against its default contract, which shows what gVisor really implements.
+/// None on gVisor (its "4.4.0" is a fiction) and under qemu-user (the release is the host's,
+/// but the emulator answers first): version gates do not apply there and every case runs
+/// against its default contract, which shows what the layer really implements.
 pub fn linux_version(platform: &str, release: &str) -> Option<Version> {
-    if platform == "linux" {
+    if runs_linux(platform) {
         version::parse_release(release)
     } else {
         None
@@ -128,12 +152,22 @@ pub fn running_linux_version() -> Option<Version> {
     *VERSION.get_or_init(|| linux_version(&detect_platform(), &sys::uname().0))
 }
 
-/// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`, or
-/// `gvisor-x86_64` (gVisor's kernel version is a fiction, so it is left out).
-pub fn key(platform: &str, release: &str, machine: &str) -> String {
-    match (platform, version::parse_release(release)) {
-        ("linux", Some((major, minor, _))) => format!("linux-{major}.{minor}-{machine}"),
+/// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`,
+/// `uml-6.1-x86_64`, `gvisor-x86_64` (gVisor's kernel version is a fiction, so it is left out),
+/// `qemu-user-aarch64`
+/// (the host's kernel is not what answers), with the page size when it is not 4 KiB:
+/// `linux-6.12-aarch64-16k`, `qemu-user-ppc64le-64k`.
+pub fn key(platform: &str, release: &str, machine: &str, page_size: u64) -> String {
+    let base = match (platform, version::parse_release(release)) {
+        (p @ ("linux" | "uml"), Some((major, minor, _))) => {
+            format!("{p}-{major}.{minor}-{machine}")
+        }
         (p, _) => format!("{p}-{machine}"),
+    };
+    if page_size == 4096 {
+        base
+    } else {
+        format!("{base}-{}k", page_size / 1024)
     }
 }
 
@@ -193,4 +227,40 @@ pub fn scratch_hint(host: &HostEnv, fs: &str) -> String {
         )
     };
     format!("no writable {fs} directory (looked in $TMPDIR, /tmp, /var/tmp, /dev/shm); {how}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_platform_version_architecture_and_a_page_size_other_than_4k() {
+        assert_eq!(
+            key("linux", "6.12.9-cloud", "x86_64", 4096),
+            "linux-6.12-x86_64"
+        );
+        assert_eq!(
+            key("linux", "6.12.9", "aarch64", 16384),
+            "linux-6.12-aarch64-16k"
+        );
+        assert_eq!(key("uml", "6.1.176", "x86_64", 4096), "uml-6.1-x86_64");
+        assert_eq!(key("gvisor", "4.4.0", "x86_64", 4096), "gvisor-x86_64");
+        assert_eq!(
+            key("qemu-user", "6.18.4", "ppc64le", 65536),
+            "qemu-user-ppc64le-64k"
+        );
+    }
+
+    #[test]
+    fn platforms_are_told_apart_by_proc() {
+        let linux = "Linux version 6.1.0 (gcc) #1 SMP";
+        let host_cpu = "processor\t: 0\nvendor_id\t: GenuineIntel\n";
+        let uml_cpu = "processor\t: 0\nvendor_id\t: User Mode Linux\nmodel name\t: UML\n";
+        assert_eq!(platform_from(linux, host_cpu), "linux");
+        assert_eq!(platform_from(linux, uml_cpu), "uml");
+        let gvisor = "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n";
+        assert_eq!(platform_from(gvisor, host_cpu), "gvisor");
+        assert!(linux_version("uml", "6.1.176").is_some());
+        assert!(linux_version("qemu-user", "6.18.4").is_none());
+    }
 }

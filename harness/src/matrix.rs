@@ -31,8 +31,9 @@ pub enum MatrixError {
     },
     #[error("needs `{command}`, which is not installed (apt-get install {package})")]
     NotInstalled { command: String, package: String },
-    #[error("needs the static mmcheck at {} (make static)", .0.display())]
-    NoStatic(PathBuf),
+    #[error("needs the static mmcheck at {} (make static{})", .0.display(),
+        if .1 == "x86_64" { String::new() } else { format!(" ARCH={}", .1) })]
+    NoStatic(PathBuf, String),
     #[error("`{0}` was not started: interrupted")]
     NotStarted(String),
     #[error("cannot run `{cmd}`: {source}")]
@@ -93,7 +94,9 @@ pub struct EnvSpec {
     pub setup: Option<String>,
     /// A shell command that prints the JSON of `mmcheck run --format json` on stdout and
     /// `mmcheck: progress N/M` lines on stderr. Placeholders: {mmcheck} (this binary),
-    /// {static} (the static binary), {cases} (the cases directory), {work} (a cache directory).
+    /// {static} (the static binary), {static-aarch64} and {static-ppc64le} (those of the other
+    /// architectures, `make static ARCH=...`), {cases} (the cases directory), {work} (a cache
+    /// directory).
     pub run: String,
 }
 
@@ -234,9 +237,28 @@ fn stop_on_interrupt(finished: &AtomicBool) {
     }
 }
 
+/// The static binaries of the other architectures, by placeholder: (architecture, Rust target).
+const FOREIGN_STATICS: &[(&str, &str)] = &[
+    ("aarch64", "aarch64-unknown-linux-gnu"),
+    ("ppc64le", "powerpc64le-unknown-linux-gnu"),
+];
+
+fn foreign_static(opts: &Options, triple: &str) -> PathBuf {
+    opts.repo
+        .join("target")
+        .join(triple)
+        .join("release/mmcheck")
+}
+
 fn expand(template: &str, opts: &Options) -> String {
-    template
-        .replace("{mmcheck}", &opts.mmcheck.to_string_lossy())
+    let mut out = template.to_string();
+    for (arch, triple) in FOREIGN_STATICS {
+        out = out.replace(
+            &format!("{{static-{arch}}}"),
+            &foreign_static(opts, triple).to_string_lossy(),
+        );
+    }
+    out.replace("{mmcheck}", &opts.mmcheck.to_string_lossy())
         .replace("{static}", &opts.static_mmcheck.to_string_lossy())
         .replace("{cases}", &opts.cases.to_string_lossy())
         .replace("{work}", &opts.work.to_string_lossy())
@@ -320,8 +342,10 @@ pub fn execute(
                 });
             }
         }
-        if env.static_needed() && !opts.static_mmcheck.exists() {
-            return Err(MatrixError::NoStatic(opts.static_mmcheck.clone()));
+        for (arch, path) in env.statics_needed(opts) {
+            if !path.exists() {
+                return Err(MatrixError::NoStatic(path, arch.to_string()));
+            }
         }
         if let Some(setup) = &env.setup {
             progress(&env.name, "preparing");
@@ -345,8 +369,18 @@ pub fn execute(
 }
 
 impl EnvSpec {
-    fn static_needed(&self) -> bool {
-        self.run.contains("{static}")
+    /// The static binaries the run command names, by architecture.
+    fn statics_needed(&self, opts: &Options) -> Vec<(&'static str, PathBuf)> {
+        let mut needed = Vec::new();
+        if self.run.contains("{static}") {
+            needed.push(("x86_64", opts.static_mmcheck.clone()));
+        }
+        for (arch, triple) in FOREIGN_STATICS {
+            if self.run.contains(&format!("{{static-{arch}}}")) {
+                needed.push((*arch, foreign_static(opts, triple)));
+            }
+        }
+        needed
     }
 }
 

@@ -49,11 +49,22 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
 /// Needs the kernel meets or not, wherever it runs.
 fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
     let r = &case.requires;
-    if !r.arch.is_empty() && !r.arch.contains(&host.machine) {
+    // An architecture-specific rule is the kernel's architecture code's; User-mode Linux's is
+    // `um` (its page tables are the host's mappings), whatever `uname -m` passes on from the host.
+    let arch = if host.platform == "uml" {
+        "um"
+    } else {
+        host.machine.as_str()
+    };
+    if !r.arch.is_empty() && !r.arch.iter().any(|a| a == arch) {
+        let this = if arch == host.machine {
+            arch.to_string()
+        } else {
+            format!("{arch} (User-mode Linux on {})", host.machine)
+        };
         return Err(Unmet::kernel(format!(
-            "written for {}; this machine is {}",
-            r.arch.join(", "),
-            host.machine
+            "written for {}; this machine is {this}",
+            r.arch.join(", ")
         )));
     }
     for path in &r.exists {
@@ -72,7 +83,7 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             )));
         }
     }
-    if let (Some(range), "linux") = (&r.kernel, host.platform.as_str()) {
+    if let (Some(range), true) = (&r.kernel, crate::env::runs_linux(&host.platform)) {
         match host.kernel {
             Some(v) if range.contains(v) => {}
             Some(_) => {
