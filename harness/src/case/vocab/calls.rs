@@ -412,8 +412,8 @@ pub static CALLS: &[CallSpec] = &[
         args: &[req("addr", N)],
         one_of: &[],
         checks: &[],
-        doc: "calls the code at `addr` (store `code = \"ret\"` there first); a fault on instruction \
-              fetch is caught as for `load`",
+        doc: "calls the code at `addr`, a multiple of 4 (store `code = \"ret\"` there first); a \
+              fault on instruction fetch is caught as for `load`",
     },
     CallSpec {
         name: "compare",
