@@ -4,8 +4,8 @@
 use crate::names::{self, Family};
 
 /// `HPAGE_2M`: 2 MiB, the size of a PMD-level huge page with 4 KiB base pages (x86_64's
-/// transparent and default hugetlb pages). Unlike `PAGE` it does not follow the machine: a case
-/// about 2 MiB huge pages says so by using it.
+/// transparent and default hugetlb pages). Unlike `PAGE` and `HPAGE` it does not follow the
+/// machine: a case about 2 MiB huge pages as such (MAP_HUGE_2MB) says so by using it.
 pub const HPAGE_2M: u64 = 2 << 20;
 
 /// A parsed expression. Arithmetic wraps on u64, so `-1` is all ones, as a C caller would pass it.
@@ -14,6 +14,8 @@ pub enum Expr {
     Num(u64),
     /// The page size of the running system.
     Page,
+    /// `HPAGE`: the default huge page size of the running system (2 MiB on x86_64).
+    HugePage,
     /// A named constant, kept by name for messages.
     Sym(&'static str, u64),
     /// `$name`: the value a previous step produced (a mapping's address, a descriptor, a pid).
@@ -99,6 +101,10 @@ impl std::fmt::Display for EvalError {
 /// What evaluation needs from its surroundings.
 pub trait Scope {
     fn page(&self) -> u64;
+    /// The default huge page size: this machine's, unless a scope knows better.
+    fn huge_page(&self) -> u64 {
+        crate::sys::huge_page_size()
+    }
     fn slot(&self, index: usize) -> Option<u64>;
 }
 
@@ -113,6 +119,7 @@ impl Expr {
         Ok(match self {
             Expr::Num(v) | Expr::Sym(_, v) => *v,
             Expr::Page => scope.page(),
+            Expr::HugePage => scope.huge_page(),
             Expr::Ref(name, slot) => scope
                 .slot(*slot)
                 .ok_or_else(|| EvalError::Unavailable(name.clone()))?,
@@ -132,7 +139,7 @@ impl Expr {
                 a.refs(out);
                 b.refs(out);
             }
-            Expr::Num(_) | Expr::Page | Expr::Sym(..) => {}
+            Expr::Num(_) | Expr::Page | Expr::HugePage | Expr::Sym(..) => {}
         }
     }
 }
@@ -374,6 +381,9 @@ impl Parser<'_> {
         if word == "PAGE" {
             return Ok(Expr::Page);
         }
+        if word == "HPAGE" {
+            return Ok(Expr::HugePage);
+        }
         if word == "HPAGE_2M" {
             return Ok(Expr::Sym("HPAGE_2M", HPAGE_2M));
         }
@@ -411,7 +421,7 @@ pub fn resolve_symbol(word: &str, families: &[Family]) -> Result<&'static names:
                 .iter()
                 .filter(|k| families.contains(&k.family))
                 .map(|k| k.name)
-                .chain(["PAGE", "HPAGE_2M"]);
+                .chain(["PAGE", "HPAGE", "HPAGE_2M"]);
             let near = names::nearest(word, candidates);
             Err(match near.first() {
                 Some(best) => format!("unknown name `{word}`; did you mean `{best}`?"),
@@ -473,6 +483,8 @@ mod tests {
     fn arithmetic_and_page() {
         assert_eq!(eval("PAGE", &[]), Ok(4096));
         assert_eq!(eval("2*HPAGE_2M", &[]), Ok(4 << 20));
+        let huge = eval("HPAGE", &[]).unwrap();
+        assert!(huge.is_power_of_two() && huge >= 1 << 20, "HPAGE = {huge}");
         // $m is 0x7000_0000: one byte past it rounds up to the next 2 MiB boundary.
         assert_eq!(
             eval("($m+1+HPAGE_2M-1)&~(HPAGE_2M-1)", &[]),

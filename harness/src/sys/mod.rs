@@ -102,6 +102,28 @@ pub fn page_size() -> u64 {
     }
 }
 
+/// The default huge page size of the running kernel: `Hugepagesize` in /proc/meminfo (the
+/// hugetlb default, which is also the PMD-level THP size on x86_64, arm64 with 4K or 16K pages and
+/// powerpc: 2 MiB, 32 MiB, 2 or 16 MiB), else the THP PMD size from sysfs, else 2 MiB.
+pub fn huge_page_size() -> u64 {
+    static SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let from_meminfo = meminfo.lines().find_map(|l| {
+            let kb = l.strip_prefix("Hugepagesize:")?.trim().strip_suffix("kB")?;
+            kb.trim().parse::<u64>().ok().map(|kb| kb * 1024)
+        });
+        from_meminfo
+            .or_else(|| {
+                std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+            })
+            .filter(|&n| n > 0)
+            .unwrap_or(2 << 20)
+    })
+}
+
 /// `write(2)` of a whole buffer to a descriptor; records are small, so one call suffices unless
 /// interrupted.
 pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {
