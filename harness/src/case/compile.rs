@@ -119,7 +119,9 @@ impl Loader<'_> {
             ..Default::default()
         };
         for a in &r.arch {
-            const ARCHES: &[&str] = &["x86_64", "aarch64", "riscv64", "s390x", "ppc64le", "i686"];
+            const ARCHES: &[&str] = &[
+                "x86_64", "aarch64", "riscv64", "s390x", "ppc64le", "i686", "um",
+            ];
             if ARCHES.contains(&a.get_ref().as_str()) {
                 out.arch.push(a.get_ref().clone());
             } else {

@@ -4,7 +4,9 @@ use super::*;
 
 // Words, numbers and expressions.
 
-pub(crate) const ARCHES: &[&str] = &["x86_64", "aarch64", "riscv64", "s390x", "ppc64le", "i686"];
+pub(crate) const ARCHES: &[&str] = &[
+    "x86_64", "aarch64", "riscv64", "s390x", "ppc64le", "i686", "um",
+];
 pub(crate) const IDS: &[&str] = &[
     "m", "f", "p", "q", "h", "i", "r", "d", "x", "n", "m2", "big",
 ];
