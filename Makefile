@@ -47,7 +47,7 @@ statics:
 
 ## The suite in every environment of ci/environments.toml; fails on a snapshot change.
 ## make matrix BLESS=1 accepts the new snapshots; make matrix ONLY=gvisor runs one.
-matrix: build static
+matrix: build statics
 	./target/release/mmcheck matrix --static $(STATIC) $(if $(BLESS),--bless) \
 		$(foreach e,$(ONLY),--only $(e))
 

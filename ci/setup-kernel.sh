@@ -6,7 +6,7 @@
 # that architecture for its initramfs; the architecture is added to dpkg first (dpkg
 # --add-architecture, apt-get update), which installs nothing.
 # DIR gets vmlinuz, release (the kernel release string), and modules/ with the modules the
-# guest needs for virtio disks, xfs and btrfs (their dependencies first), uncompressed, plus
+# guest needs for virtio disks, ext4 (a module in some kernels), xfs and btrfs (their dependencies first), uncompressed, plus
 # modules.order, the order in which to insmod them. Re-running with the same name and DIR does nothing.
 set -euo pipefail
 pattern=$1
@@ -74,9 +74,11 @@ visit() {
   [ -n "${seen[$name]:-}" ] && return
   seen[$name]=1
   file=$(path_of "$name")
-  # Not a module file: built into this kernel.
+  # Not a module file: built into this kernel (or an alias, which the list below names).
   [ -n "$file" ] || return 0
-  deps=$(modinfo -F depends "$file" | tr ',' ' ')
+  # Soft dependencies ("pre: crc32c") are loaded by modprobe, not by the kernel: insmod needs
+  # them first as well.
+  deps="$(modinfo -F softdep "$file" | sed -e 's/post:.*//' -e 's/pre://g') $(modinfo -F depends "$file" | tr ',' ' ')"
   for dep in $deps; do visit "$dep"; done
   order+=("$name")
   case "$file" in
@@ -86,7 +88,9 @@ visit() {
   esac
 }
 mkdir -p "$dir/modules"
-for m in virtio_pci virtio_blk xfs btrfs; do visit "$m"; done
+# crc32c_generic: the "crc32c" that libcrc32c (xfs, btrfs) and ext4's metadata checksums ask
+# for by name; a module on some architectures (ppc64el 6.1), and a mount fails without it.
+for m in virtio_pci virtio_blk crc32c_generic ext4 xfs btrfs; do visit "$m"; done
 printf '%s\n' "${order[@]}" > "$dir/modules.order"
 echo "$stamp" > "$dir/ready"
 echo "prepared $package ($release) in $dir: ${#order[@]} modules" >&2

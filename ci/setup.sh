@@ -7,6 +7,10 @@
 #   - manpages-dev: the man pages `mmcheck explain` quotes;
 #   - qemu-system-x86, busybox-static, cpio, kmod, xz-utils: the Linux 6.1 and 6.12 VMs of
 #     `make matrix`; runsc: its gVisor environment;
+#   - qemu-system-arm, qemu-system-ppc: the arm64 and ppc64el VMs; qemu-user-static: the
+#     qemu-user environments; user-mode-linux: the UML one;
+#   - gcc-aarch64-linux-gnu, gcc-powerpc64le-linux-gnu and their libc6-dev-*-cross, with
+#     `rustup target add`: the static builds for those architectures (make statics);
 #   - chromium, nodejs, npm: `make e2e`, the report in a headless browser.
 # Only what is missing is installed; a second run installs nothing.
 set -euo pipefail
@@ -24,6 +28,17 @@ need cpio cpio
 need modinfo kmod
 need xz xz-utils
 need runsc runsc
+need qemu-system-aarch64 qemu-system-arm
+need qemu-system-ppc64 qemu-system-ppc
+need qemu-aarch64-static qemu-user-static
+need linux.uml user-mode-linux
+need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+need powerpc64le-linux-gnu-gcc gcc-powerpc64le-linux-gnu
+[ -e /usr/aarch64-linux-gnu/lib/libc.a ] || packages+=(libc6-dev-arm64-cross)
+[ -e /usr/powerpc64le-linux-gnu/lib/libc.a ] || packages+=(libc6-dev-ppc64el-cross)
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu >/dev/null
+fi
 # The guest needs a static busybox; Debian's plain busybox package is dynamic.
 if ! command -v busybox >/dev/null 2>&1 || ldd "$(command -v busybox)" >/dev/null 2>&1; then
   packages+=(busybox-static)
