@@ -92,6 +92,11 @@ pub struct EnvSpec {
     /// A shell command run first (fetching a kernel, say). Placeholders as in `run`.
     #[serde(default)]
     pub setup: Option<String>,
+    /// Why this environment's results change from run to run by themselves (an emulator that
+    /// corrupts its guest at random): its snapshots are compared and a change is shown, but it
+    /// does not fail the matrix and the committed results stay until `--bless`.
+    #[serde(default)]
+    pub unstable: Option<String>,
     /// A shell command that prints the JSON of `mmcheck run --format json` on stdout and
     /// `mmcheck: progress N/M` lines on stderr. Placeholders: {mmcheck} (this binary),
     /// {static} (the static binary), {static-aarch64} and {static-ppc64le} (those of the other
@@ -121,6 +126,8 @@ pub struct Options {
 pub struct EnvOutcome {
     pub name: String,
     pub key: Option<String>,
+    /// The environment's `unstable` reason: a snapshot change there does not fail the matrix.
+    pub unstable: Option<String>,
     pub seconds: f64,
     pub result: Result<EnvRun, MatrixError>,
 }
@@ -189,6 +196,7 @@ pub fn run(
             o.unwrap_or_else(|| EnvOutcome {
                 name: env.name.clone(),
                 key: None,
+                unstable: env.unstable.clone(),
                 seconds: 0.0,
                 result: Err(MatrixError::NotRun),
             })
@@ -272,15 +280,17 @@ fn run_env(env: &EnvSpec, opts: &Options, progress: &(dyn Fn(&str, &str) + Sync)
         Err(e) => EnvOutcome {
             name: env.name.clone(),
             key: None,
+            unstable: env.unstable.clone(),
             seconds,
             result: Err(e),
         },
         Ok(doc) => {
             let runs = doc.runs();
-            let written = record(&doc, &runs, opts);
+            let written = record(&doc, &runs, opts, env.unstable.is_some());
             EnvOutcome {
                 name: env.name.clone(),
                 key: Some(doc.env.key.clone()),
+                unstable: env.unstable.clone(),
                 seconds,
                 result: written.map(|snapshots| EnvRun { runs, snapshots }),
             }
@@ -477,6 +487,7 @@ fn record(
     doc: &ResultsDoc,
     runs: &[CaseRun],
     opts: &Options,
+    unstable: bool,
 ) -> Result<Vec<(String, Compared)>, MatrixError> {
     let key = doc.env.key.as_str();
     let dir = snapshot::dir(&opts.repo, key);
@@ -486,7 +497,10 @@ fn record(
         .and_then(|t| ResultsDoc::parse(&t).ok());
     let results = snapshot::stable_results(doc, committed.as_ref());
     let file = dir.join("results.json");
-    std::fs::write(&file, results.to_text()).map_err(io_at(&file))?;
+    // An unstable environment keeps its committed results until they are blessed.
+    if opts.bless || !unstable || committed.is_none() {
+        std::fs::write(&file, results.to_text()).map_err(io_at(&file))?;
+    }
     let mut out = Vec::new();
     for group in snapshot::groups(runs) {
         let committed = snapshot::read(&dir.join(format!("{group}.snap")));

@@ -302,7 +302,9 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
                     .iter()
                     .filter(|(_, c)| *c == Compared::Accepted)
                     .count();
-                let state = if !changed.is_empty() {
+                let state = if !changed.is_empty() && o.unstable.is_some() {
+                    format!("changed (unstable, not failing): {}", changed.join(", "))
+                } else if !changed.is_empty() {
                     format!("CHANGED: {}", changed.join(", "))
                 } else if new > 0 {
                     format!("{new} new, pending review")
@@ -322,6 +324,9 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
                     t.broken,
                     t.skipped
                 );
+                if let (Some(why), false) = (&o.unstable, changed.is_empty()) {
+                    let _ = writeln!(out, "    unstable: {why}");
+                }
                 for line in not_compared_lines(&r.runs) {
                     let _ = writeln!(out, "    {line}");
                 }
@@ -336,11 +341,12 @@ pub fn matrix_summary(out: &mut dyn Write, outcomes: &[crate::matrix::EnvOutcome
         );
     }
     let any_changed = outcomes.iter().any(|o| {
-        o.result.as_ref().is_ok_and(|r| {
-            r.snapshots
-                .iter()
-                .any(|(_, c)| matches!(c, Compared::Changed { .. }))
-        })
+        o.unstable.is_none()
+            && o.result.as_ref().is_ok_and(|r| {
+                r.snapshots
+                    .iter()
+                    .any(|(_, c)| matches!(c, Compared::Changed { .. }))
+            })
     });
     if any_changed && !bless {
         let _ = writeln!(

@@ -86,6 +86,7 @@ pub fn matrix(
     let failed = outcomes.iter().any(|o| {
         o.result.as_ref().map_or(true, |r| {
             !bless
+                && o.unstable.is_none()
                 && r.snapshots
                     .iter()
                     .any(|(_, c)| matches!(c, mmcheck::snapshot::Compared::Changed { .. }))
