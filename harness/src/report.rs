@@ -24,6 +24,9 @@ pub struct EnvSummary {
     pub key: String,
     pub release: String,
     pub platform: String,
+    /// `uname -m` in the environment.
+    pub machine: String,
+    pub page_size: u64,
     pub pass: usize,
     pub fail: usize,
     pub broken: usize,
@@ -109,6 +112,8 @@ pub fn build(docs: &[ResultsDoc]) -> Report {
                 key: d.env.key.clone(),
                 release: d.env.release.clone(),
                 platform: d.env.platform.clone(),
+                machine: d.env.machine.clone(),
+                page_size: d.env.page_size,
                 pass: t.passed,
                 fail: t.failed,
                 broken: t.broken,

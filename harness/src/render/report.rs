@@ -9,6 +9,22 @@ fn short(key: &str) -> &str {
     key.strip_suffix("-x86_64").unwrap_or(key)
 }
 
+/// A column header: the short key, the architecture and the page size (`linux-6.1 x86_64 4K`).
+fn header(e: &crate::report::EnvSummary) -> String {
+    let key = short(&e.key);
+    let arch = if key.contains(e.machine.as_str()) {
+        String::new()
+    } else {
+        format!(" {}", e.machine)
+    };
+    let page = format!("{}K", e.page_size / 1024);
+    if key.ends_with(&format!("-{}", page.to_lowercase())) {
+        format!("{key}{arch}")
+    } else {
+        format!("{key}{arch} {page}")
+    }
+}
+
 fn level(s: &Support, env: &str) -> String {
     match s.per_env.get(env) {
         Some(l) if l.level == "untested" => "untested".into(),
@@ -36,16 +52,25 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "## Environments\n");
     let _ = writeln!(
         s,
-        "| environment | platform | kernel | pass | fail | broken | skip |"
+        "| environment | platform | architecture | page | kernel | pass | fail | broken | skip |"
     );
-    let _ = writeln!(s, "|---|---|---|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---|---|---:|---|---:|---:|---:|---:|");
     for e in &r.envs {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            e.key, e.platform, e.release, e.pass, e.fail, e.broken, e.skip
+            "| {} | {} | {} | {} KiB | {} | {} | {} | {} | {} |",
+            e.key,
+            e.platform,
+            e.machine,
+            e.page_size / 1024,
+            e.release,
+            e.pass,
+            e.fail,
+            e.broken,
+            e.skip
         );
     }
+    let headers: Vec<String> = r.envs.iter().map(header).collect();
     let table = |s: &mut String, title: &str, what: &str, rows: &[Support]| {
         let _ = writeln!(s, "\n## {title}\n");
         let _ = writeln!(
@@ -54,14 +79,7 @@ pub fn markdown(r: &Report) -> String {
              report.json); `absent`: none passed; `untested`: all were skipped there. \
              (passed/ran)\n"
         );
-        let _ = writeln!(
-            s,
-            "| {what} | {} |",
-            envs.iter()
-                .map(|e| short(e))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
+        let _ = writeln!(s, "| {what} | {} |", headers.join(" | "));
         let _ = writeln!(s, "|---|{}", "---|".repeat(envs.len()));
         for row in rows {
             let _ = writeln!(
@@ -198,10 +216,14 @@ const HTML: &str = r##"<!doctype html>
 const data = JSON.parse(document.getElementById("data").textContent);
 const envs = data.envs.map(e => e.key);
 const short = k => k.replace(/-x86_64$/, "");
+const header = e => {
+  const k = short(e.key), page = `${e.page_size / 1024}K`;
+  return k + (k.includes(e.machine) ? "" : ` ${e.machine}`) + (k.endsWith(`-${page.toLowerCase()}`) ? "" : ` ${page}`);
+};
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"}[c]));
 const thead = document.querySelector("#matrix thead");
 const tbody = document.querySelector("#matrix tbody");
-thead.innerHTML = "<tr><th>case</th>" + envs.map(e => `<th title="${esc(e)}">${esc(short(e))}</th>`).join("") + "</tr>";
+thead.innerHTML = "<tr><th>case</th>" + data.envs.map(e => `<th title="${esc(e.key)}: ${esc(e.platform)} ${esc(e.release)}, ${esc(e.machine)}, ${e.page_size / 1024} KiB pages">${esc(header(e))}</th>`).join("") + "</tr>";
 for (const c of data.cases) {
   const tr = document.createElement("tr");
   tr.dataset.id = c.id;
