@@ -241,7 +241,15 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
         "../../../cases",
     ]);
     assert_eq!(code, 0, "{err}");
-    assert!(stdout.contains("4 environments"), "{stdout}");
+    let committed = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots"))
+        .unwrap()
+        .filter(|d| d.as_ref().unwrap().path().join("results.json").exists())
+        .count();
+    assert!(committed >= 10, "{committed} committed environments");
+    assert!(
+        stdout.contains(&format!("{committed} environments")),
+        "{stdout}"
+    );
     let md = std::fs::read_to_string(out.path().join("report.md")).unwrap();
     assert!(md.starts_with("# mmcheck compatibility report"));
     for section in [
@@ -253,6 +261,16 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
         assert!(md.contains(section), "{section}");
     }
     assert!(md.contains("| mseal | full"), "mseal's support row");
+    // Every environment says its architecture and page size, in the table and in the headers.
+    assert!(md.contains("| environment | platform | architecture | page |"));
+    assert!(
+        md.contains("| linux-6.1-ppc64le-64k | linux | ppc64le | 64 KiB |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| linux-6.1 x86_64 4K |"),
+        "x86_64 columns say their page size"
+    );
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(
         !html.contains("http://") && !html.contains("https://"),
@@ -262,7 +280,8 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
             .unwrap();
-    assert_eq!(json["envs"].as_array().unwrap().len(), 4);
+    assert_eq!(json["envs"].as_array().unwrap().len(), committed);
+    assert_eq!(json["envs"][0]["machine"], "x86_64", "x86_64 first");
     let case = json["cases"]
         .as_array()
         .unwrap()

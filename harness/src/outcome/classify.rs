@@ -206,8 +206,15 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
     } else {
         (Status::Pass, String::new())
     };
-    if status == Status::Broken && !seen.stderr.trim().is_empty() {
-        reason = format!("{reason}\nchild stderr:\n{}", seen.stderr.trim_end());
+    // What a dying child wrote may hold any bytes (qemu-user's corrupted guests write NULs):
+    // control characters other than newline and tab are dropped, so that every report stays text.
+    let stderr: String = seen
+        .stderr
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect();
+    if status == Status::Broken && !stderr.trim().is_empty() {
+        reason = format!("{reason}\nchild stderr:\n{}", stderr.trim_end());
     }
 
     let steps = order
