@@ -39,6 +39,9 @@ pub struct HostEnv {
     pub swept: Vec<PathBuf>,
 }
 
+/// statfs f_type of 9p, which gVisor reports for the host files its gofer serves.
+const V9FS_MAGIC: i64 = 0x0102_1997;
+
 /// statfs f_type values of the filesystems mmcheck runs cases on.
 const MAGIC: &[(&str, i64)] = &[
     ("tmpfs", 0x0102_1994),
@@ -176,10 +179,13 @@ pub fn key(platform: &str, release: &str, machine: &str, page_size: u64) -> Stri
 /// directory was only found, not named.
 fn find_scratch(default: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
     let mut candidates: Vec<PathBuf> = Vec::new();
+    // The names given with the directories: trusted only where statfs cannot tell (below).
+    let mut named: Vec<String> = Vec::new();
     if let Ok(spec) = std::env::var("MMCHECK_SCRATCH") {
         for item in spec.split(',') {
-            if let Some((_, dir)) = item.split_once('=') {
+            if let Some((name, dir)) = item.split_once('=') {
                 candidates.push(PathBuf::from(dir));
+                named.push(name.to_string());
             }
         }
     }
@@ -201,8 +207,17 @@ fn find_scratch(default: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
         let Some(magic) = sys::fs_magic(&dir) else {
             continue;
         };
-        let Some((name, _)) = MAGIC.iter().find(|(_, m)| *m == magic) else {
-            continue;
+        let name = match MAGIC.iter().find(|(_, m)| *m == magic) {
+            Some((name, _)) => *name,
+            // A directory the user named, on a filesystem whose type this kernel hides (gVisor
+            // serves host files through its gofer and statfs says 9p): the given name stands.
+            None if i < given && magic == V9FS_MAGIC => {
+                match MAGIC.iter().find(|(n, _)| *n == named[i]) {
+                    Some((name, _)) => *name,
+                    None => continue,
+                }
+            }
+            None => continue,
         };
         if sys::writable(&dir) && !found.iter().any(|(n, _)| n == name) {
             found.push((name.to_string(), dir));
