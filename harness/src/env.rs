@@ -100,10 +100,9 @@ impl HostEnv {
 }
 
 /// `gvisor` when the kernel is gVisor's Sentry, `uml` under User-mode Linux (Linux's own memory
-/// management over the host's mappings, so its version gates apply), else `linux`;
-/// `MMCHECK_PLATFORM` overrides (the
-/// qemu-user environment sets `qemu-user`: an emulator in user space cannot be told from the
-/// architecture it emulates by anything it passes through).
+/// management over the host's mappings, so its version gates apply), `qemu-user` under
+/// qemu's user-mode emulation, else `linux`; `MMCHECK_PLATFORM` overrides (the qemu-user
+/// environment sets it too, in case a later qemu emulates /proc/cpuinfo).
 /// The Sentry reports a fixed, fictional Linux 4.4.0 build in /proc/version (seen with Debian's
 /// runsc 2022-12), which no real kernel has.
 fn detect_platform() -> String {
@@ -112,19 +111,26 @@ fn detect_platform() -> String {
     }
     let version = std::fs::read_to_string("/proc/version").unwrap_or_default();
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    platform_from(&version, &cpuinfo).into()
+    platform_from(&version, &cpuinfo, &sys::uname().1).into()
 }
 
 /// The platform /proc/version and /proc/cpuinfo show: gVisor's Sentry by its fixed version line;
-/// User-mode Linux, whose `uname -m` is the host's, by the vendor its cpuinfo gives.
-fn platform_from(version: &str, cpuinfo: &str) -> &'static str {
+/// User-mode Linux, whose `uname -m` is the host's, by the vendor its cpuinfo gives; qemu-user
+/// (7.2) by a cpuinfo of another architecture than `uname -m`: it passes the host's through
+/// (an x86 vendor_id under an aarch64 or ppc64le uname; an arm "CPU implementer" under x86_64).
+fn platform_from(version: &str, cpuinfo: &str, machine: &str) -> &'static str {
+    let field = |name: &str| cpuinfo.lines().find(|l| l.starts_with(name));
+    let x86_cpu = field("vendor_id")
+        .is_some_and(|l| l.ends_with("GenuineIntel") || l.ends_with("AuthenticAMD"));
+    let arm_cpu = field("CPU implementer").is_some();
     if version.starts_with("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016") {
         "gvisor"
-    } else if cpuinfo
-        .lines()
-        .any(|l| l.starts_with("vendor_id") && l.ends_with(": User Mode Linux"))
-    {
+    } else if field("vendor_id").is_some_and(|l| l.ends_with(": User Mode Linux")) {
         "uml"
+    } else if (x86_cpu && !matches!(machine, "x86_64" | "i686"))
+        || (arm_cpu && !matches!(machine, "aarch64" | "armv7l"))
+    {
+        "qemu-user"
     } else {
         "linux"
     }
@@ -271,10 +277,18 @@ mod tests {
         let linux = "Linux version 6.1.0 (gcc) #1 SMP";
         let host_cpu = "processor\t: 0\nvendor_id\t: GenuineIntel\n";
         let uml_cpu = "processor\t: 0\nvendor_id\t: User Mode Linux\nmodel name\t: UML\n";
-        assert_eq!(platform_from(linux, host_cpu), "linux");
-        assert_eq!(platform_from(linux, uml_cpu), "uml");
+        assert_eq!(platform_from(linux, host_cpu, "x86_64"), "linux");
+        assert_eq!(platform_from(linux, uml_cpu, "x86_64"), "uml");
         let gvisor = "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016\n";
-        assert_eq!(platform_from(gvisor, host_cpu), "gvisor");
+        assert_eq!(platform_from(gvisor, host_cpu, "x86_64"), "gvisor");
+        // qemu-aarch64 7.2 passes this x86 host's cpuinfo through.
+        assert_eq!(platform_from(linux, host_cpu, "aarch64"), "qemu-user");
+        assert_eq!(platform_from(linux, host_cpu, "ppc64le"), "qemu-user");
+        let arm_cpu = "processor\t: 0\nBogoMIPS\t: 48.00\nCPU implementer\t: 0x41\n";
+        assert_eq!(platform_from(linux, arm_cpu, "aarch64"), "linux");
+        assert_eq!(platform_from(linux, arm_cpu, "x86_64"), "qemu-user");
+        let power_cpu = "processor\t: 0\ncpu\t\t: POWER9 (architected)\n";
+        assert_eq!(platform_from(linux, power_cpu, "ppc64le"), "linux");
         assert!(linux_version("uml", "6.1.176").is_some());
         assert!(linux_version("qemu-user", "6.18.4").is_none());
     }
