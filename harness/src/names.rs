@@ -80,7 +80,8 @@ mod arch {
     }
     #[cfg(target_arch = "aarch64")]
     mod values {
-        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted and means nothing.
+        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted
+        /// and means nothing.
         pub const MAP_32BIT: u64 = 0;
         pub const MAP_LOCKED: u64 = 0x2000;
         pub const MAP_NORESERVE: u64 = 0x4000;
@@ -93,7 +94,8 @@ mod arch {
     }
     #[cfg(target_arch = "powerpc64")]
     mod values {
-        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted and means nothing.
+        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted
+        /// and means nothing.
         pub const MAP_32BIT: u64 = 0;
         pub const MAP_LOCKED: u64 = 0x80;
         pub const MAP_NORESERVE: u64 = 0x40;

@@ -1,8 +1,9 @@
 //! Touching memory that may fault, and coming back. A copy runs at known instructions (one
 //! `rep movsb` on x86_64, a byte loop's load and store elsewhere), a call as one call
 //! instruction; the SIGSEGV/SIGBUS handler recognises them, records signal, si_code and address,
-//! and resumes at a landing that returns "faulted" (one file per architecture holds the code). This is how the
-//! kernel's own exception tables recover user copies; no setjmp/longjmp is involved.
+//! and resumes at a landing that returns "faulted" (one file per architecture holds the code).
+//! This is how the kernel's own exception tables recover user copies; no setjmp/longjmp is
+//! involved.
 
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 
@@ -72,9 +73,8 @@ fn take_fault() -> Fault {
 /// Copies `len` bytes from `src` to `dst`; either may be an address under test.
 pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
     // SAFETY: the copy's only faulting instructions are its load and store, whose faults the
-    // handler turns into a return of 1;
-    // the caller owns whichever side is its own buffer, and the other side is the address under
-    // test, which may be anything: that is the point of the probe.
+    // handler turns into a return of 1; the caller owns whichever side is its own buffer, and
+    // the other side is the address under test, which may be anything: that is the point.
     let faulted = unsafe { mmcheck_probe_copy(dst as *mut u8, src as *const u8, len) };
     if faulted == 0 {
         Ok(())
@@ -87,8 +87,8 @@ pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
 pub fn call(addr: u64) -> Result<(), Fault> {
     CALL_TARGET.store(addr, SeqCst);
     // SAFETY: the case stored a `ret` at `addr`; if fetching it faults, the handler resumes at
-    // the call landing, which unwinds what the call pushed and returns 1. Code that is not a `ret` is the case's problem
-    // and ends up as a Crash record, not as a return here.
+    // the call landing, which unwinds what the call pushed and returns 1. Code that is not a
+    // `ret` is the case's problem and ends up as a Crash record, not as a return here.
     let faulted = unsafe { mmcheck_probe_call(addr) };
     CALL_TARGET.store(0, SeqCst);
     if faulted == 0 {

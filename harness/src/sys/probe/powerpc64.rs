@@ -75,7 +75,13 @@ pub fn sync_code(addr: u64, len: usize) {
     while a < end {
         // SAFETY: cache maintenance on a line of a mapping this process just wrote.
         unsafe {
-            std::arch::asm!("dcbst 0, {0}", "sync", "icbi 0, {0}", in(reg_nonzero) a, options(nostack))
+            std::arch::asm!(
+                "dcbst 0, {0}",
+                "sync",
+                "icbi 0, {0}",
+                in(reg_nonzero) a,
+                options(nostack)
+            )
         };
         a += 32;
     }
