@@ -55,6 +55,10 @@ pub struct CaseRow {
     pub differs: bool,
     /// Some environment skipped it while others ran it.
     pub partly_skipped: bool,
+    /// For a case that differs: what accounts for it (see `varies_with`): "platform",
+    /// "architecture", "page size", "kernel", or a pair ("platform and page size"). Several
+    /// when this matrix cannot tell them apart; none when no pair does.
+    pub varies_with: Vec<String>,
 }
 
 /// The support of a call or symbol in each environment.
@@ -102,6 +106,81 @@ pub fn load(snapshots: &Path) -> Result<Vec<ResultsDoc>, String> {
     Ok(docs)
 }
 
+/// What accounts for a difference: the properties of the environments such that those alike in
+/// them always agree on the verdict. The coarsest single properties ("platform", "architecture",
+/// "page size"; "kernel" only when the platform alone does not), else the pairs that do
+/// ("platform and page size"); several when this matrix cannot tell them apart. Where no single
+/// property does and one or two environments disagree with all the others, which agree:
+/// `only <key>` or `only <key> and <key>`, the more useful fact.
+fn varies_with(envs: &[EnvSummary], statuses: &[Option<Status>]) -> Vec<String> {
+    let kernel = |e: &EnvSummary| match crate::version::parse_release(&e.release) {
+        Some((major, minor, _)) if crate::env::runs_linux(&e.platform) => {
+            format!("{}-{major}.{minor}", e.platform)
+        }
+        _ => e.platform.clone(),
+    };
+    let platform = |e: &EnvSummary| e.platform.clone();
+    let arch = |e: &EnvSummary| e.machine.clone();
+    let page = |e: &EnvSummary| e.page_size.to_string();
+    type Property<'a> = (&'static str, &'a dyn Fn(&EnvSummary) -> String);
+    let singles: [Property; 4] = [
+        ("platform", &platform),
+        ("architecture", &arch),
+        ("page size", &page),
+        ("kernel", &kernel),
+    ];
+    let accounts = |props: &[&Property]| {
+        let mut seen: BTreeMap<Vec<String>, Status> = BTreeMap::new();
+        envs.iter().zip(statuses).all(|(e, s)| match s {
+            Some(s) if *s != Status::Skip => {
+                let key = props.iter().map(|(_, value)| value(e)).collect();
+                *seen.entry(key).or_insert(*s) == *s
+            }
+            _ => true,
+        })
+    };
+    let mut found: Vec<String> = singles
+        .iter()
+        .filter(|p| accounts(&[p]))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    // A kernel is a platform and a version: named only when the platform is not enough.
+    if found.iter().any(|f| f == "platform") {
+        found.retain(|f| f != "kernel");
+    }
+    if found.is_empty() {
+        // One or two environments against all the others, which agree: those are the fact.
+        let ran: Vec<(&EnvSummary, Status)> = envs
+            .iter()
+            .zip(statuses)
+            .filter_map(|(e, s)| s.filter(|s| *s != Status::Skip).map(|s| (e, s)))
+            .collect();
+        let count = |s: Status| ran.iter().filter(|(_, t)| *t == s).count();
+        if let Some(&(_, majority)) = ran.iter().max_by_key(|(_, s)| count(*s)) {
+            let others: Vec<&str> = ran
+                .iter()
+                .filter(|(_, s)| *s != majority)
+                .map(|(e, _)| e.key.as_str())
+                .collect();
+            if (1..=2).contains(&others.len()) && count(majority) >= 2 {
+                return vec![format!("only {}", others.join(" and "))];
+            }
+        }
+        for (i, a) in singles.iter().enumerate() {
+            for b in &singles[i + 1..] {
+                let redundant = a.0 == "platform" && b.0 == "kernel";
+                if !redundant && accounts(&[a, b]) {
+                    found.push(format!("{} and {}", a.0, b.0));
+                }
+            }
+        }
+        if found.iter().any(|f| f.starts_with("platform and ")) {
+            found.retain(|f| !f.starts_with("kernel and "));
+        }
+    }
+    found
+}
+
 /// Builds the report from the environments' results documents.
 pub fn build(docs: &[ResultsDoc]) -> Report {
     let envs: Vec<EnvSummary> = docs
@@ -133,6 +212,7 @@ pub fn build(docs: &[ResultsDoc]) -> Report {
                 results: BTreeMap::new(),
                 differs: false,
                 partly_skipped: false,
+                varies_with: Vec::new(),
             });
             row.results.insert(
                 env.key.clone(),
@@ -158,6 +238,9 @@ pub fn build(docs: &[ResultsDoc]) -> Report {
         row.differs = verdicts_differ(statuses.iter().flatten().copied());
         row.partly_skipped = statuses.contains(&Some(Status::Skip))
             && statuses.iter().flatten().any(|s| *s != Status::Skip);
+        if row.differs {
+            row.varies_with = varies_with(&envs, &statuses);
+        }
     }
     let support = |name: &str, member: &dyn Fn(&CaseRow) -> bool| Support {
         name: name.to_string(),
@@ -229,5 +312,65 @@ pub fn build(docs: &[ResultsDoc]) -> Report {
         syscalls,
         symbols,
         explain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(key: &str, platform: &str, release: &str, machine: &str, page_size: u64) -> EnvSummary {
+        EnvSummary {
+            key: key.into(),
+            release: release.into(),
+            platform: platform.into(),
+            machine: machine.into(),
+            page_size,
+            pass: 0,
+            fail: 0,
+            broken: 0,
+            skip: 0,
+        }
+    }
+
+    #[test]
+    fn a_difference_is_put_down_to_what_environments_alike_in_it_agree_on() {
+        use Status::*;
+        let envs = [
+            env("linux-6.1-x86_64", "linux", "6.1.0-56", "x86_64", 4096),
+            env("linux-6.12-x86_64", "linux", "6.12.1", "x86_64", 4096),
+            env("gvisor-x86_64", "gvisor", "4.4.0", "x86_64", 4096),
+            env(
+                "linux-6.1-ppc64le-64k",
+                "linux",
+                "6.1.0-56",
+                "ppc64le",
+                65536,
+            ),
+            env(
+                "qemu-user-ppc64le-64k",
+                "qemu-user",
+                "6.18.4",
+                "ppc64le",
+                65536,
+            ),
+        ];
+        let of = |s: [Status; 5]| varies_with(&envs, &s.map(Some));
+        // Both ppc64le environments, and only they: architecture and page size go together here.
+        assert_eq!(
+            of([Pass, Pass, Pass, Fail, Fail]),
+            ["architecture", "page size"]
+        );
+        // gVisor alone: its platform.
+        assert_eq!(of([Pass, Pass, Fail, Pass, Pass]), ["platform"]);
+        // A kernel version, where the platform is not enough.
+        assert_eq!(of([Skip, Pass, Fail, Fail, Fail]), ["kernel"]);
+        // gVisor failing and qemu-user broken: each platform agrees with itself.
+        assert_eq!(of([Pass, Pass, Fail, Pass, Broken]), ["platform"]);
+        // Two environments against three that agree, with no property in common.
+        assert_eq!(
+            of([Fail, Pass, Pass, Pass, Fail]),
+            ["only linux-6.1-x86_64 and qemu-user-ppc64le-64k"]
+        );
     }
 }

@@ -104,8 +104,38 @@ pub fn markdown(r: &Report) -> String {
          environment observed:\n",
         differing.len()
     );
+    let _ = writeln!(
+        s,
+        "What accounts for a difference: a property of the environments such that those alike in \
+         it always agree (platform, architecture, page size, kernel, or a pair of them). Several \
+         are named when this matrix cannot tell them apart: each 16 and 64 KiB environment is \
+         also another architecture or kernel.\n"
+    );
+    let mut causes: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for c in &differing {
+        let label = match c.varies_with.as_slice() {
+            [] => "no property or pair of them".to_string(),
+            props => props.join(", or "),
+        };
+        *causes.entry(label).or_default() += 1;
+    }
+    let mut causes: Vec<(String, usize)> = causes.into_iter().collect();
+    causes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let _ = writeln!(s, "| varies with | cases |");
+    let _ = writeln!(s, "|---|---:|");
+    for (label, n) in &causes {
+        let _ = writeln!(s, "| {label} | {n} |");
+    }
+    s.push('\n');
     for c in &differing {
         let _ = writeln!(s, "### {}\n\n{}\n", c.id, md_cell(&c.summary));
+        let _ = match c.varies_with.as_slice() {
+            [] => writeln!(
+                s,
+                "No property of the environments, or pair of them, accounts for it.\n"
+            ),
+            props => writeln!(s, "Varies with: {}.\n", props.join(", or ")),
+        };
         let _ = writeln!(s, "| environment | verdict | observed |");
         let _ = writeln!(s, "|---|---|---|");
         for e in &envs {
@@ -267,6 +297,7 @@ tbody.addEventListener("click", ev => {
   const r = c.results[td.dataset.env];
   let html = `<h2>${esc(c.id)}</h2><p>${esc(c.summary)}</p><p>`;
   html += c.symbols.map(s => `<span class="sym" data-sym="${esc(s)}">${esc(s)}</span>`).join("") + "</p>";
+  if (c.differs) html += `<p>Varies with: ${esc(c.varies_with.length ? c.varies_with.join(", or ") : "no property of the environments, or pair of them")}.</p>`;
   if (!r) { details.innerHTML = html + "<p>Not in this environment's results.</p>"; return; }
   html += `<p><b>${esc(td.dataset.env)}</b>: ${esc(r.status)}${r.reason ? " — " + esc(r.reason) : ""}</p>`;
   html += "<table class=\"steps\"><tr><th>step</th><th>expected (the contract)</th><th>observed</th></tr>";
