@@ -12,6 +12,13 @@ set -euo pipefail
 bin=$1
 cases=$2
 command -v runsc >/dev/null || { echo "error: runsc is missing (apt-get install runsc)" >&2; exit 1; }
+# The snapshots were made with Debian 12's runsc release 20221219.
+want=${MMCHECK_RUNSC_RELEASE:-20221219}
+got=$(runsc --version 2>/dev/null | awk 'NR == 1 {print $3}')
+case $got in
+  *"$want"*) ;;
+  *) echo "error: the snapshots were made with runsc $want; this is ${got:-unknown} (MMCHECK_RUNSC_RELEASE=<it> runs it anyway; then review with make matrix BLESS=1)" >&2; exit 1 ;;
+esac
 work=$(mktemp -d)
 mounted=()
 cleanup() {

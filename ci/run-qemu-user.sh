@@ -30,6 +30,14 @@ if [ "$arch" = "$(uname -m)" ]; then
 fi
 qemu=$(command -v "qemu-$arch-static") || { echo "error: qemu-$arch-static is missing (apt-get install qemu-user-static)" >&2; exit 1; }
 [ -x "$bin" ] || { echo "error: no static mmcheck for $arch at $bin (make static ARCH=$arch)" >&2; exit 1; }
+# The snapshots were made with Debian 12's qemu-user 7.2 (7.2.22): another series is another
+# emulator, whose differences would show as snapshot changes nobody asked for.
+want=${MMCHECK_QEMU_USER_SERIES:-7.2}
+got=$("$qemu" --version | awk 'NR == 1 {print $3}')
+case $got in
+  "$want".*|"$want") ;;
+  *) echo "error: the snapshots were made with qemu-user $want; this is $got (MMCHECK_QEMU_USER_SERIES=${got%.*} runs it anyway; then review with make matrix BLESS=1)" >&2; exit 1 ;;
+esac
 [ "$(id -u)" = 0 ] || { echo "error: registering with binfmt_misc needs root" >&2; exit 1; }
 
 binfmt=/proc/sys/fs/binfmt_misc

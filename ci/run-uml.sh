@@ -15,6 +15,14 @@ if ldd "$busybox" >/dev/null 2>&1; then
   exit 1
 fi
 [ -x "$bin" ] || { echo "error: no static mmcheck at $bin (make static)" >&2; exit 1; }
+# The snapshots were made with Debian 12's user-mode-linux 6.1 (6.1.176): pinned to the series,
+# as the VM kernels are.
+want=${MMCHECK_UML_SERIES:-6.1}
+got=$("$uml" --version 2>/dev/null | head -n 1)
+case $got in
+  "$want".*) ;;
+  *) echo "error: the snapshots were made with User-mode Linux $want; this is ${got:-unknown} (MMCHECK_UML_SERIES runs it anyway; then review with make matrix BLESS=1)" >&2; exit 1 ;;
+esac
 bin=$(realpath "$bin")
 cases=$(realpath "$cases")
 
