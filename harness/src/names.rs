@@ -64,49 +64,50 @@ const fn c(name: &'static str, family: Family, value: u64) -> Constant {
 
 use Family::*;
 
-/// The values that differ between the architectures mmcheck runs on (arch/*/include/uapi).
+/// The values that differ between the architectures mmcheck runs on (arch/*/include/uapi): the
+/// generic value, then the architectures that have their own.
 mod arch {
+    /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted there
+    /// and means nothing.
     #[cfg(target_arch = "x86_64")]
-    mod values {
-        pub const MAP_32BIT: u64 = 0x40;
+    pub const MAP_32BIT: u64 = 0x40;
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const MAP_32BIT: u64 = 0;
+
+    #[cfg(not(target_arch = "powerpc64"))]
+    mod not_powerpc {
         pub const MAP_LOCKED: u64 = 0x2000;
         pub const MAP_NORESERVE: u64 = 0x4000;
         pub const MCL_CURRENT: u64 = 1;
         pub const MCL_FUTURE: u64 = 2;
         pub const MCL_ONFAULT: u64 = 4;
-        pub const O_DIRECT: u64 = 0o40000;
-        pub const O_DIRECTORY: u64 = 0o200000;
-        pub const EDEADLOCK: i32 = 35;
-    }
-    #[cfg(target_arch = "aarch64")]
-    mod values {
-        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted
-        /// and means nothing.
-        pub const MAP_32BIT: u64 = 0;
-        pub const MAP_LOCKED: u64 = 0x2000;
-        pub const MAP_NORESERVE: u64 = 0x4000;
-        pub const MCL_CURRENT: u64 = 1;
-        pub const MCL_FUTURE: u64 = 2;
-        pub const MCL_ONFAULT: u64 = 4;
-        pub const O_DIRECT: u64 = 0o200000;
-        pub const O_DIRECTORY: u64 = 0o40000;
         pub const EDEADLOCK: i32 = 35;
     }
     #[cfg(target_arch = "powerpc64")]
-    mod values {
-        /// x86 only: the kernel's own headers define it as 0 elsewhere, so it is accepted
-        /// and means nothing.
-        pub const MAP_32BIT: u64 = 0;
+    mod powerpc {
         pub const MAP_LOCKED: u64 = 0x80;
         pub const MAP_NORESERVE: u64 = 0x40;
         pub const MCL_CURRENT: u64 = 0x2000;
         pub const MCL_FUTURE: u64 = 0x4000;
         pub const MCL_ONFAULT: u64 = 0x8000;
-        pub const O_DIRECT: u64 = 0o400000;
-        pub const O_DIRECTORY: u64 = 0o40000;
         pub const EDEADLOCK: i32 = 58;
     }
-    pub use values::*;
+    #[cfg(not(target_arch = "powerpc64"))]
+    pub use not_powerpc::*;
+    #[cfg(target_arch = "powerpc64")]
+    pub use powerpc::*;
+
+    // The open flags: x86's own values, arm64's, powerpc's.
+    #[cfg(target_arch = "x86_64")]
+    pub const O_DIRECT: u64 = 0o40000;
+    #[cfg(target_arch = "aarch64")]
+    pub const O_DIRECT: u64 = 0o200000;
+    #[cfg(target_arch = "powerpc64")]
+    pub const O_DIRECT: u64 = 0o400000;
+    #[cfg(target_arch = "x86_64")]
+    pub const O_DIRECTORY: u64 = 0o200000;
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const O_DIRECTORY: u64 = 0o40000;
 }
 
 /// Every constant a case may name in a value expression (PAGE is not here: it is the running page size).
