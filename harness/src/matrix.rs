@@ -251,23 +251,30 @@ const FOREIGN_STATICS: &[(&str, &str)] = &[
     ("ppc64le", "powerpc64le-unknown-linux-gnu"),
 ];
 
-fn foreign_static(opts: &Options, triple: &str) -> PathBuf {
-    opts.repo
-        .join("target")
-        .join(triple)
-        .join("release/mmcheck")
+/// Every static binary a run command may name: (placeholder, architecture, path).
+fn statics(opts: &Options) -> Vec<(String, &'static str, PathBuf)> {
+    let mut all = vec![(
+        "{static}".to_string(),
+        "x86_64",
+        opts.static_mmcheck.clone(),
+    )];
+    for (arch, triple) in FOREIGN_STATICS {
+        let path = opts
+            .repo
+            .join("target")
+            .join(triple)
+            .join("release/mmcheck");
+        all.push((format!("{{static-{arch}}}"), *arch, path));
+    }
+    all
 }
 
 fn expand(template: &str, opts: &Options) -> String {
     let mut out = template.to_string();
-    for (arch, triple) in FOREIGN_STATICS {
-        out = out.replace(
-            &format!("{{static-{arch}}}"),
-            &foreign_static(opts, triple).to_string_lossy(),
-        );
+    for (placeholder, _, path) in statics(opts) {
+        out = out.replace(&placeholder, &path.to_string_lossy());
     }
     out.replace("{mmcheck}", &opts.mmcheck.to_string_lossy())
-        .replace("{static}", &opts.static_mmcheck.to_string_lossy())
         .replace("{cases}", &opts.cases.to_string_lossy())
         .replace("{work}", &opts.work.to_string_lossy())
 }
@@ -381,16 +388,11 @@ pub fn execute(
 impl EnvSpec {
     /// The static binaries the run command names, by architecture.
     fn statics_needed(&self, opts: &Options) -> Vec<(&'static str, PathBuf)> {
-        let mut needed = Vec::new();
-        if self.run.contains("{static}") {
-            needed.push(("x86_64", opts.static_mmcheck.clone()));
-        }
-        for (arch, triple) in FOREIGN_STATICS {
-            if self.run.contains(&format!("{{static-{arch}}}")) {
-                needed.push((*arch, foreign_static(opts, triple)));
-            }
-        }
-        needed
+        statics(opts)
+            .into_iter()
+            .filter(|(placeholder, _, _)| self.run.contains(placeholder.as_str()))
+            .map(|(_, arch, path)| (arch, path))
+            .collect()
     }
 }
 
