@@ -90,6 +90,17 @@ impl HostEnv {
         }
     }
 
+    /// The kernel's architecture, which `requires.arch` names: `uname -m`, except under
+    /// User-mode Linux, whose architecture code is `um` (its page tables are the host's
+    /// mappings) whatever `uname -m` passes on from the host.
+    pub fn kernel_arch(&self) -> &str {
+        if self.platform == "uml" {
+            "um"
+        } else {
+            &self.machine
+        }
+    }
+
     /// The scratch directory for a filesystem, if this machine has a writable one.
     pub fn scratch_for(&self, fs: &str) -> Option<&Path> {
         self.scratch
@@ -163,9 +174,8 @@ pub fn running_linux_version() -> Option<Version> {
 
 /// The short name of an environment, which names its snapshot folder: `linux-6.12-x86_64`,
 /// `uml-6.1-x86_64`, `gvisor-x86_64` (gVisor's kernel version is a fiction, so it is left out),
-/// `qemu-user-aarch64`
-/// (the host's kernel is not what answers), with the page size when it is not 4 KiB:
-/// `linux-6.12-aarch64-16k`, `qemu-user-ppc64le-64k`.
+/// `qemu-user-aarch64` (the host's kernel is not what answers), with the page size when it is
+/// not 4 KiB: `linux-6.12-aarch64-16k`, `qemu-user-ppc64le-64k`.
 pub fn key(platform: &str, release: &str, machine: &str, page_size: u64) -> String {
     let base = match (platform, version::parse_release(release)) {
         (p @ ("linux" | "uml"), Some((major, minor, _))) => {

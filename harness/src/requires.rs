@@ -49,13 +49,7 @@ pub fn check(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
 /// Needs the kernel meets or not, wherever it runs.
 fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
     let r = &case.requires;
-    // An architecture-specific rule is the kernel's architecture code's; User-mode Linux's is
-    // `um` (its page tables are the host's mappings), whatever `uname -m` passes on from the host.
-    let arch = if host.platform == "uml" {
-        "um"
-    } else {
-        host.machine.as_str()
-    };
+    let arch = host.kernel_arch();
     if !r.arch.is_empty() && !r.arch.iter().any(|a| a == arch) {
         let this = if arch == host.machine {
             arch.to_string()
