@@ -357,14 +357,7 @@ pub(super) fn make_file(state: &State, step: &Step, v: &Values) -> Obs {
         if let Some(t) = step.text("text") {
             sys::write_from(fd, t.as_bytes(), Some(0))?;
             written = t.len() as u64;
-        } else if let Some(fill) = v.opt("fill") {
-            let chunk = vec![fill as u8; size.min(1 << 20) as usize];
-            while written < size {
-                let n = (size - written).min(chunk.len() as u64) as usize;
-                written += sys::write_from(fd, &chunk[..n], Some(written))?;
-            }
-        } else if step.text("pattern") == Some("ret") {
-            let chunk = probe::RET.repeat((size.min(1 << 20) as usize).div_ceil(probe::RET.len()));
+        } else if let Some(chunk) = repeated_content(step, v, size) {
             while written < size {
                 let n = (size - written).min(chunk.len() as u64) as usize;
                 written += sys::write_from(fd, &chunk[..n], Some(written))?;
@@ -389,6 +382,17 @@ pub(super) fn make_file(state: &State, step: &Step, v: &Values) -> Obs {
         return Obs::Err { errno };
     }
     from(sys::open(&path, v.get("open"), 0))
+}
+
+/// A file's content that repeats, a chunk of up to 1 MiB of it: `fill` bytes, or this
+/// architecture's return instruction (`pattern = "ret"`), whole instructions only.
+fn repeated_content(step: &Step, v: &Values, size: u64) -> Option<Vec<u8>> {
+    let len = size.min(1 << 20) as usize;
+    match (v.opt("fill"), step.text("pattern")) {
+        (Some(fill), _) => Some(vec![fill as u8; len]),
+        (None, Some("ret")) => Some(probe::RET.repeat(len.div_ceil(probe::RET.len()))),
+        _ => None,
+    }
 }
 
 pub(super) fn compare(v: &Values) -> Obs {
