@@ -27,6 +27,9 @@ pub struct EnvSummary {
     /// `uname -m` in the environment.
     pub machine: String,
     pub page_size: u64,
+    /// What a column of this environment is headed with: the key without its architecture and
+    /// page size, then both (`linux-6.12 aarch64 16K`).
+    pub label: String,
     pub pass: usize,
     pub fail: usize,
     pub broken: usize,
@@ -104,6 +107,14 @@ pub fn load(snapshots: &Path) -> Result<Vec<ResultsDoc>, String> {
     }
     docs.sort_by_key(|d| crate::snapshot::env_order(&d.env.key));
     Ok(docs)
+}
+
+/// A column header for an environment: `linux-6.12-aarch64-16k` is `linux-6.12 aarch64 16K`.
+fn label(key: &str, machine: &str, page_size: u64) -> String {
+    let page = page_size / 1024;
+    let base = key.strip_suffix(&format!("-{page}k")).unwrap_or(key);
+    let base = base.strip_suffix(&format!("-{machine}")).unwrap_or(base);
+    format!("{base} {machine} {page}K")
 }
 
 /// What accounts for a difference: the properties of the environments such that those alike in
@@ -193,6 +204,7 @@ pub fn build(docs: &[ResultsDoc]) -> Report {
                 platform: d.env.platform.clone(),
                 machine: d.env.machine.clone(),
                 page_size: d.env.page_size,
+                label: label(&d.env.key, &d.env.machine, d.env.page_size),
                 pass: t.passed,
                 fail: t.failed,
                 broken: t.broken,
@@ -326,11 +338,25 @@ mod tests {
             platform: platform.into(),
             machine: machine.into(),
             page_size,
+            label: label(key, machine, page_size),
             pass: 0,
             fail: 0,
             broken: 0,
             skip: 0,
         }
+    }
+
+    #[test]
+    fn a_column_is_headed_with_platform_version_architecture_and_page_size() {
+        assert_eq!(
+            label("linux-6.1-x86_64", "x86_64", 4096),
+            "linux-6.1 x86_64 4K"
+        );
+        assert_eq!(
+            label("linux-6.12-aarch64-16k", "aarch64", 16384),
+            "linux-6.12 aarch64 16K"
+        );
+        assert_eq!(label("gvisor-x86_64", "x86_64", 4096), "gvisor x86_64 4K");
     }
 
     #[test]

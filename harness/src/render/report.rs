@@ -9,22 +9,6 @@ fn short(key: &str) -> &str {
     key.strip_suffix("-x86_64").unwrap_or(key)
 }
 
-/// A column header: the short key, the architecture and the page size (`linux-6.1 x86_64 4K`).
-fn header(e: &crate::report::EnvSummary) -> String {
-    let key = short(&e.key);
-    let arch = if key.contains(e.machine.as_str()) {
-        String::new()
-    } else {
-        format!(" {}", e.machine)
-    };
-    let page = format!("{}K", e.page_size / 1024);
-    if key.ends_with(&format!("-{}", page.to_lowercase())) {
-        format!("{key}{arch}")
-    } else {
-        format!("{key}{arch} {page}")
-    }
-}
-
 fn level(s: &Support, env: &str) -> String {
     match s.per_env.get(env) {
         Some(l) if l.level == "untested" => "untested".into(),
@@ -70,7 +54,7 @@ pub fn markdown(r: &Report) -> String {
             e.skip
         );
     }
-    let headers: Vec<String> = r.envs.iter().map(header).collect();
+    let headers: Vec<&str> = r.envs.iter().map(|e| e.label.as_str()).collect();
     let table = |s: &mut String, title: &str, what: &str, rows: &[Support]| {
         let _ = writeln!(s, "\n## {title}\n");
         let _ = writeln!(
@@ -245,15 +229,10 @@ const HTML: &str = r##"<!doctype html>
 "use strict";
 const data = JSON.parse(document.getElementById("data").textContent);
 const envs = data.envs.map(e => e.key);
-const short = k => k.replace(/-x86_64$/, "");
-const header = e => {
-  const k = short(e.key), page = `${e.page_size / 1024}K`;
-  return k + (k.includes(e.machine) ? "" : ` ${e.machine}`) + (k.endsWith(`-${page.toLowerCase()}`) ? "" : ` ${page}`);
-};
 const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;"}[c]));
 const thead = document.querySelector("#matrix thead");
 const tbody = document.querySelector("#matrix tbody");
-thead.innerHTML = "<tr><th>case</th>" + data.envs.map(e => `<th title="${esc(e.key)}: ${esc(e.platform)} ${esc(e.release)}, ${esc(e.machine)}, ${e.page_size / 1024} KiB pages">${esc(header(e))}</th>`).join("") + "</tr>";
+thead.innerHTML = "<tr><th>case</th>" + data.envs.map(e => `<th title="${esc(e.key)}: ${esc(e.platform)} ${esc(e.release)}, ${esc(e.machine)}, ${e.page_size / 1024} KiB pages">${esc(e.label)}</th>`).join("") + "</tr>";
 for (const c of data.cases) {
   const tr = document.createElement("tr");
   tr.dataset.id = c.id;
