@@ -9,6 +9,9 @@
 # iptables. MMCHECK_LAYOUT_SEED, when set (make stability), is passed on as --layout-seed.
 # Without root (no loop mounts) the file cases are skipped, with the reason.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=fs-image.sh
+. "$here/fs-image.sh"
 bin=$1
 cases=$2
 command -v runsc >/dev/null || { echo "error: runsc is missing (apt-get install runsc)" >&2; exit 1; }
@@ -35,11 +38,7 @@ scratch="tmpfs=/dev/shm"
 if [ "$(id -u)" = 0 ]; then
   for fs in ext4 xfs btrfs; do
     command -v "mkfs.$fs" >/dev/null || continue
-    truncate -s 320M "$work/$fs.img"
-    case $fs in
-      ext4) mkfs.ext4 -q -F "$work/$fs.img" ;;
-      *) "mkfs.$fs" -q -f "$work/$fs.img" >/dev/null ;;
-    esac
+    make_fs_image "$fs" "$work/$fs.img"
     mkdir -p "$root/scratch/$fs"
     if mount -o loop "$work/$fs.img" "$root/scratch/$fs" 2>/dev/null; then
       mounted+=("$root/scratch/$fs")

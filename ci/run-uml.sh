@@ -6,6 +6,9 @@
 # only in a fresh work directory. Three UBD disks hold fresh ext4, xfs and btrfs filesystems (the
 # UML kernel has all three built in), as in the QEMU VMs. Progress lines go to stderr.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=fs-image.sh
+. "$here/fs-image.sh"
 bin=$1
 cases=$2
 uml=$(command -v linux.uml) || { echo "error: linux.uml is missing (apt-get install user-mode-linux)" >&2; exit 1; }
@@ -38,11 +41,7 @@ mkdir -p "$work/tmp" "$work/mnt"
 disks=()
 i=0
 for fs in ext4 xfs btrfs; do
-  truncate -s 320M "$work/$fs.img"
-  case $fs in
-    ext4) mkfs.ext4 -q -F "$work/$fs.img" ;;
-    *) "mkfs.$fs" -q -f "$work/$fs.img" >/dev/null ;;
-  esac
+  make_fs_image "$fs" "$work/$fs.img"
   disks+=("ubd$i=$work/$fs.img")
   i=$((i + 1))
 done

@@ -11,6 +11,8 @@ kdir=$1
 bin=$2
 cases=$3
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=fs-image.sh
+. "$here/fs-image.sh"
 [ -f "$kdir/ready" ] || { echo "error: $kdir is not prepared: run ci/setup-kernel.sh" >&2; exit 1; }
 debarch=$(cat "$kdir/arch" 2>/dev/null || echo amd64)
 # The machine each architecture is booted on. The x86 guest should differ from a common x86_64
@@ -59,11 +61,7 @@ install -m 0755 "$here/vm/init" "$root/init"
 
 drives=()
 for fs in ext4 xfs btrfs; do
-  truncate -s 320M "$work/$fs.img"
-  case $fs in
-    ext4) mkfs.ext4 -q -F "$work/$fs.img" ;;
-    *) "mkfs.$fs" -q -f "$work/$fs.img" >/dev/null ;;
-  esac
+  make_fs_image "$fs" "$work/$fs.img"
   drives+=(-drive "file=$work/$fs.img,if=none,id=$fs,format=raw" -device "virtio-blk-pci,drive=$fs")
 done
 
