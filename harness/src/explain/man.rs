@@ -20,6 +20,8 @@ pub type Spans = Vec<(Font, String)>;
 pub struct Entry {
     pub tag: Spans,
     pub body: Vec<Spans>,
+    /// The `.SS` subsection the entry is in, if any.
+    pub sub: Option<String>,
 }
 
 /// A section (`.SH NAME`), its subsections flattened in order.
@@ -129,153 +131,201 @@ pub fn since(tag: &Spans) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
+/// The `.SS` heading a section's paragraph stands for, if it is one.
+pub fn heading(p: &Spans) -> Option<&str> {
+    match p.as_slice() {
+        [(Font::Bold, name), (Font::Roman, rest)] if rest.is_empty() => Some(name),
+        _ => None,
+    }
+}
+
 pub fn plain(spans: &Spans) -> String {
     spans.iter().map(|(_, t)| t.as_str()).collect()
 }
 
 /// Parses man(7) roff into sections with paragraphs and tagged entries.
+///
+/// A `.TP` item's body runs until the next `.TP`, `.PP` (or `.P`/`.LP`), `.SS` or `.SH` at its own
+/// indentation: man(7) ends a tagged paragraph there. `.IP` continues it, and text inside a
+/// `.RS`/`.RE` block opened in the item belongs to the item (items nested there are entries of
+/// their own; after their `.RE` the outer item continues).
 pub fn parse(text: &str) -> Vec<Section> {
-    let mut sections: Vec<Section> = Vec::new();
-    let mut para: Spans = Vec::new();
-    // 0: normal text, 1: next line is a .TP tag, 2: collecting an entry's body
-    let mut want_tag = false;
-    let mut in_entry = false;
-    let mut literal = false;
-
-    fn flush(sections: &mut [Section], para: &mut Spans, in_entry: bool) {
-        if para.iter().all(|(_, t)| t.trim().is_empty()) {
-            para.clear();
-            return;
-        }
-        let p = std::mem::take(para);
-        if let Some(s) = sections.last_mut() {
-            match (in_entry, s.entries.last_mut()) {
-                (true, Some(e)) => e.body.push(p),
-                _ => s.paragraphs.push(p),
-            }
-        }
-    }
-
+    let mut p = Parser::default();
     for raw in text.lines() {
-        let line = strip_comment(raw);
         if raw.starts_with(".\\\"") || raw.starts_with("'\\\"") {
             continue;
         }
-        if let Some(req) = line.strip_prefix('.').or_else(|| line.strip_prefix('\'')) {
-            let (name, args) = req.split_once(' ').unwrap_or((req, ""));
-            let args = args.trim();
-            match name {
-                "SH" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    sections.push(Section {
-                        name: unquote(args).to_string(),
-                        ..Default::default()
-                    });
-                    in_entry = false;
-                    want_tag = false;
-                }
-                "SS" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    in_entry = false;
-                    let mut heading = vec![(Font::Bold, unquote(args).to_string())];
-                    heading.push((Font::Roman, String::new()));
-                    if let Some(s) = sections.last_mut() {
-                        s.paragraphs.push(heading);
-                    }
-                }
-                "TP" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    want_tag = true;
-                }
-                "PP" | "P" | "LP" | "sp" | "br" => {
-                    flush(&mut sections, &mut para, in_entry);
-                }
-                "IP" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    if !args.is_empty() {
-                        para.extend(inline(
-                            unquote(args.split(' ').next().unwrap_or("")),
-                            Font::Roman,
-                        ));
-                        para.push((Font::Roman, " ".into()));
-                    }
-                }
-                "RS" | "RE" | "in" | "ad" | "na" | "hy" | "nh" | "ft" | "TH" | "ne" | "PD"
-                | "UR" | "UE" | "ME" | "MT" | "ti" | "ce" | "TS" | "TE" | "T{" | "T}" => {}
-                "nf" | "EX" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    literal = true;
-                }
-                "fi" | "EE" => {
-                    flush(&mut sections, &mut para, in_entry);
-                    literal = false;
-                }
-                "B" | "I" | "SM" | "SB" => {
-                    let font = if name == "I" {
-                        Font::Italic
-                    } else {
-                        Font::Bold
-                    };
-                    push_words(&mut para, &macro_args(args), &[font]);
-                    if want_tag {
-                        start_entry(&mut sections, &mut para, &mut want_tag, &mut in_entry);
-                    }
-                }
-                "BR" | "RB" | "IR" | "RI" | "BI" | "IB" => {
-                    let fonts: Vec<Font> = name
-                        .chars()
-                        .map(|c| match c {
-                            'B' => Font::Bold,
-                            'I' => Font::Italic,
-                            _ => Font::Roman,
-                        })
-                        .collect();
-                    push_alternating(&mut para, &macro_args(args), &fonts);
-                    if want_tag {
-                        start_entry(&mut sections, &mut para, &mut want_tag, &mut in_entry);
-                    }
-                }
-                _ => {}
-            }
-            continue;
-        }
-        if literal {
-            para.extend(inline(line, Font::Roman));
-            para.push((Font::Roman, "\n".into()));
-            continue;
-        }
-        if !para.is_empty()
-            && !para
-                .last()
-                .is_some_and(|(_, t)| t.ends_with(' ') || t.ends_with('\n'))
-        {
-            para.push((Font::Roman, " ".into()));
-        }
-        para.extend(inline(line, Font::Roman));
-        if want_tag {
-            start_entry(&mut sections, &mut para, &mut want_tag, &mut in_entry);
-        }
+        p.line(strip_comment(raw));
     }
-    flush(&mut sections, &mut para, in_entry);
-    sections
+    p.flush();
+    p.sections
 }
 
-/// The line just read was a `.TP` tag: it becomes a new entry.
-fn start_entry(
-    sections: &mut [Section],
-    para: &mut Spans,
-    want_tag: &mut bool,
-    in_entry: &mut bool,
-) {
-    let tag = std::mem::take(para);
-    if let Some(s) = sections.last_mut() {
-        s.entries.push(Entry {
-            tag: trim(tag),
-            body: Vec::new(),
-        });
+#[derive(Default)]
+struct Parser {
+    sections: Vec<Section>,
+    para: Spans,
+    /// The next text line is a `.TP` tag.
+    want_tag: bool,
+    literal: bool,
+    /// `.RS` depth.
+    depth: usize,
+    /// Open items, innermost last: the `.RS` depth each was tagged at and its index in the
+    /// section's entries.
+    open: Vec<(usize, usize)>,
+    /// The current `.SS` heading.
+    sub: Option<String>,
+}
+
+impl Parser {
+    /// Ends the paragraph being collected: into the innermost open item, or the section.
+    fn flush(&mut self) {
+        if self.para.iter().all(|(_, t)| t.trim().is_empty()) {
+            self.para.clear();
+            return;
+        }
+        let p = std::mem::take(&mut self.para);
+        if let Some(s) = self.sections.last_mut() {
+            match self.open.last() {
+                Some(&(_, i)) => s.entries[i].body.push(p),
+                None => s.paragraphs.push(p),
+            }
+        }
     }
-    *want_tag = false;
-    *in_entry = true;
+
+    /// Closes the items tagged at `depth` or deeper.
+    fn close_from(&mut self, depth: usize) {
+        while self.open.last().is_some_and(|&(d, _)| d >= depth) {
+            self.open.pop();
+        }
+    }
+
+    /// The text just collected was a `.TP` tag: it becomes a new entry.
+    fn start_entry(&mut self) {
+        let tag = trim(std::mem::take(&mut self.para));
+        self.want_tag = false;
+        self.close_from(self.depth);
+        if let Some(s) = self.sections.last_mut() {
+            s.entries.push(Entry {
+                tag,
+                body: Vec::new(),
+                sub: self.sub.clone(),
+            });
+            self.open.push((self.depth, s.entries.len() - 1));
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        if let Some(req) = line.strip_prefix('.').or_else(|| line.strip_prefix('\'')) {
+            let (name, args) = req.split_once(' ').unwrap_or((req, ""));
+            self.request(name, args.trim());
+            return;
+        }
+        if self.literal {
+            self.para.extend(inline(line, Font::Roman));
+            self.para.push((Font::Roman, "\n".into()));
+            return;
+        }
+        space_before(&mut self.para);
+        self.para.extend(inline(line, Font::Roman));
+        if self.want_tag {
+            self.start_entry();
+        }
+    }
+
+    fn request(&mut self, name: &str, args: &str) {
+        match name {
+            "SH" => {
+                self.flush();
+                self.sections.push(Section {
+                    name: unquote(args).to_string(),
+                    ..Default::default()
+                });
+                self.open.clear();
+                self.depth = 0;
+                self.want_tag = false;
+                self.sub = None;
+            }
+            "SS" => {
+                self.flush();
+                self.open.clear();
+                self.depth = 0;
+                self.sub = Some(unquote(args).to_string());
+                let heading = vec![
+                    (Font::Bold, unquote(args).to_string()),
+                    (Font::Roman, String::new()),
+                ];
+                if let Some(s) = self.sections.last_mut() {
+                    s.paragraphs.push(heading);
+                }
+            }
+            "TP" => {
+                self.flush();
+                self.want_tag = true;
+            }
+            "PP" | "P" | "LP" => {
+                self.flush();
+                self.close_from(self.depth);
+            }
+            "sp" | "br" => self.flush(),
+            "RS" => {
+                self.flush();
+                self.depth += 1;
+            }
+            "RE" => {
+                self.flush();
+                self.depth = self.depth.saturating_sub(1);
+                // Items opened inside the block end with it.
+                self.close_from(self.depth + 1);
+            }
+            "IP" => {
+                self.flush();
+                if !args.is_empty() {
+                    self.para.extend(inline(
+                        unquote(args.split(' ').next().unwrap_or("")),
+                        Font::Roman,
+                    ));
+                    self.para.push((Font::Roman, " ".into()));
+                }
+            }
+            "in" | "ad" | "na" | "hy" | "nh" | "ft" | "TH" | "ne" | "PD" | "UR" | "UE" | "ME"
+            | "MT" | "ti" | "ce" | "TS" | "TE" | "T{" | "T}" => {}
+            "nf" | "EX" => {
+                self.flush();
+                self.literal = true;
+            }
+            "fi" | "EE" => {
+                self.flush();
+                self.literal = false;
+            }
+            "B" | "I" | "SM" | "SB" => {
+                let font = if name == "I" {
+                    Font::Italic
+                } else {
+                    Font::Bold
+                };
+                push_words(&mut self.para, &macro_args(args), &[font]);
+                if self.want_tag {
+                    self.start_entry();
+                }
+            }
+            "BR" | "RB" | "IR" | "RI" | "BI" | "IB" => {
+                let fonts: Vec<Font> = name
+                    .chars()
+                    .map(|c| match c {
+                        'B' => Font::Bold,
+                        'I' => Font::Italic,
+                        _ => Font::Roman,
+                    })
+                    .collect();
+                push_alternating(&mut self.para, &macro_args(args), &fonts);
+                if self.want_tag {
+                    self.start_entry();
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn trim(mut spans: Spans) -> Spans {
@@ -499,6 +549,53 @@ was 0.
         assert_eq!(page.entries_for("MAP_FIXED").count(), 1);
         assert_eq!(page.entries_for("MAP_FIXED_NOREPLACE").count(), 1);
         assert_eq!(page.entries_for("EINVAL").count(), 2);
+    }
+
+    #[test]
+    fn items_end_at_pp_and_nest_in_rs() {
+        let s = parse(
+            ".SH DESCRIPTION\n.TP\n.B A\nfirst.\n.IP\nstill A.\n.RS\n.TP\n.B INNER\ninner.\n.RE\n\
+             back in A.\n.PP\nplain paragraph.\n.TP\n.B B\nbody of B.\n.SS Sub\nafter.\n",
+        );
+        let d = &s[0];
+        let bodies: Vec<(String, Vec<String>)> = d
+            .entries
+            .iter()
+            .map(|e| (plain(&e.tag), e.body.iter().map(plain).collect()))
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                (
+                    "A".into(),
+                    vec!["first.".into(), "still A.".into(), "back in A.".into()]
+                ),
+                ("INNER".into(), vec!["inner.".into()]),
+                ("B".into(), vec!["body of B.".into()]),
+            ]
+        );
+        let paras: Vec<String> = d.paragraphs.iter().map(plain).collect();
+        assert_eq!(paras, ["plain paragraph.", "Sub", "after."]);
+    }
+
+    /// The three quotes that used to run on into the next paragraph: each item ends with its
+    /// own text (man-pages 6.03; skipped where the pages are not installed).
+    #[test]
+    fn installed_items_end_where_their_paragraph_does() {
+        let ends = |page: &str, section: u32, symbol: &str, bad: &str| {
+            let Some(page) = load(page, section) else {
+                return;
+            };
+            let (_, e) = page.entries_for(symbol).next().expect(symbol);
+            let text: Vec<String> = e.body.iter().map(plain).collect();
+            assert!(
+                !text.join(" ").contains(bad),
+                "{symbol} runs on into the next paragraph: {text:?}"
+            );
+        };
+        ends("mmap", 2, "ETXTBSY", "Use of a mapped region");
+        ends("mmap", 2, "MAP_UNINITIALIZED", "Of the above flags");
+        ends("sigaction", 2, "SEGV_PKUERR", "for a SIGBUS signal");
     }
 
     #[test]
