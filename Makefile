@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test setup lint cases bench bless build static statics matrix stability report e2e fuzz clean
+.PHONY: run test setup lint cases bench bless build static statics matrix stability report coverage e2e fuzz clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -76,6 +76,12 @@ cases:
 ## whole suite's wall time, each next to its target (docs/performance.md). Reports; never fails.
 bench: build
 	$(CARGO) bench --locked --bench bench
+
+## Which rules of the installed man pages the cases cover: regenerates docs/coverage.md (needs
+## manpages-dev; `./target/release/mmcheck coverage` prints the uncovered rules themselves).
+coverage: build
+	./target/release/mmcheck coverage --format markdown > docs/coverage.md.new
+	mv docs/coverage.md.new docs/coverage.md
 
 ## Fuzz the case loader with FUZZ_CASES mutated, generated and random case files (default
 ## 200000, about 80 s): no panic, every rejection names its file:line. Prints how many it

@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod child;
+pub mod coverage;
 pub mod env;
 pub mod explain;
 pub mod layout;

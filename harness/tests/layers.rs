@@ -24,7 +24,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "across runs",
-        &["snapshot", "matrix", "stability", "report", "explain"],
+        &[
+            "snapshot",
+            "matrix",
+            "stability",
+            "report",
+            "explain",
+            "coverage",
+        ],
     ),
     ("words", &["render"]),
 ];

@@ -404,6 +404,7 @@ pub fn note(message: &str) {
     let _ = writeln!(std::io::stderr(), "mmcheck: {message}");
 }
 
+pub mod coverage;
 pub mod explain;
 pub mod formats;
 pub mod report;

@@ -140,6 +140,24 @@ pub enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Trace every rule of the family's installed man pages to the cases whose refs name it:
+    /// a table per page, then the rules no case covers, quoted from the installed pages.
+    Coverage {
+        /// Only these pages (`mmap`, `madvise(2)`); all of the family without.
+        pages: Vec<String>,
+        /// Output format; `markdown` names rules by id only (it is committed as docs/coverage.md).
+        #[arg(long, value_enum, default_value_t = CoverageFormat::Text)]
+        format: CoverageFormat,
+        /// List every rule with its cases or its reason, not only the uncovered ones.
+        #[arg(long)]
+        all: bool,
+        /// Exit with status 1 when less than this percentage of the rules is covered or marked
+        /// untestable.
+        #[arg(long, value_name = "PERCENT")]
+        min: Option<f64>,
+        #[arg(long, value_name = "DIR")]
+        cases: Option<PathBuf>,
+    },
     /// List the cases with their rules, without running them.
     List {
         /// List only cases whose id contains one of these texts.
@@ -178,6 +196,13 @@ pub enum Format {
     Ktap,
     /// JUnit XML, one testsuite per call.
     Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CoverageFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

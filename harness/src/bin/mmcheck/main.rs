@@ -3,6 +3,7 @@
 //! interrupted.
 
 mod cli;
+mod coverage;
 mod envs;
 mod exit;
 mod explain;
@@ -34,6 +35,13 @@ fn main() -> ExitCode {
             mutate,
         } => resume(file, &file_id, step, record_fd, scratch, &slots, mutate),
         Command::List { filter, cases } => suite::list(filter, cases),
+        Command::Coverage {
+            pages,
+            format,
+            all,
+            min,
+            cases,
+        } => coverage::coverage(pages, format, all, min, cases),
         Command::Explain {
             symbol,
             flags,
