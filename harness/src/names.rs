@@ -234,20 +234,62 @@ pub fn describe_value(family: Family, value: u64) -> String {
     if !family.is_bitmask() {
         return match names.iter().find(|k| k.value == value) {
             Some(k) => k.name.to_string(),
-            None => format!("{value:#x}"),
+            None if family == Family::Madv => {
+                format!("invalid advice {value} (no MADV_* has this value: madvise gives EINVAL)")
+            }
+            None => format!("{value:#x} (no name has this value)"),
         };
     }
     let mut parts = Vec::new();
     let mut rest = value;
-    // Multi-bit values first (MAP_SHARED_VALIDATE is 3, O_RDWR is 2), so they win over their bits.
-    let mut ordered = names.clone();
-    ordered.sort_by_key(|k| std::cmp::Reverse(k.value.count_ones()));
-    for k in ordered {
-        if k.value != 0 && rest & k.value == k.value {
-            parts.push(k.name.to_string());
+    // mmap's mapping type is one value in the low four bits, not flags: MAP_SHARED_VALIDATE is
+    // 3, and 0xf is no type at all.
+    if family == Family::Map {
+        let kind = value & MAP_TYPE;
+        rest &= !MAP_TYPE;
+        parts.push(
+            match names
+                .iter()
+                .find(|k| k.value == kind && k.value & !MAP_TYPE == 0)
+            {
+                Some(k) if kind != 0 => k.name.to_string(),
+                _ if kind == 0 => "no mapping type (mmap gives EINVAL)".to_string(),
+                _ => format!("invalid mapping type {kind:#x} (mmap gives EINVAL)"),
+            },
+        );
+    }
+    // With MAP_HUGETLB (MFD_HUGETLB), bits 26-31 are the huge page size's log2, not flags.
+    let hugetlb = match family {
+        Family::Map => constant("MAP_HUGETLB").map(|k| k.value),
+        Family::Mfd => constant("MFD_HUGETLB").map(|k| k.value),
+        _ => None,
+    };
+    let mut size = None;
+    if hugetlb.is_some_and(|h| value & h != 0) {
+        let shift = (value >> HUGE_SHIFT) & HUGE_MASK;
+        rest &= !(HUGE_MASK << HUGE_SHIFT);
+        if shift != 0 {
+            let prefix = if family == Family::Map { "MAP" } else { "MFD" };
+            size = Some(format!("{prefix}_HUGE_{}", huge_size(shift)));
+        }
+    }
+    let mut flags: Vec<&&Constant> = names
+        .iter()
+        .filter(|k| k.value != 0 && !(family == Family::Map && k.value & !MAP_TYPE == 0))
+        .collect();
+    // Multi-bit values first (O_RDWR is 2 and O_ACCMODE 3), so they win over their bits; then by
+    // value, so the names read in bit order.
+    flags.sort_by_key(|k| (std::cmp::Reverse(k.value.count_ones()), k.value));
+    let mut found = Vec::new();
+    for k in flags {
+        if rest & k.value == k.value {
+            found.push((k.value, k.name.to_string()));
             rest &= !k.value;
         }
     }
+    found.sort();
+    parts.extend(found.into_iter().map(|(_, n)| n));
+    parts.extend(size);
     if rest != 0 {
         parts.push(format!("{rest:#x}"));
     }
@@ -259,6 +301,23 @@ pub fn describe_value(family: Family, value: u64) -> String {
             .unwrap_or_else(|| "0".to_string())
     } else {
         parts.join("|")
+    }
+}
+
+/// mmap's mapping-type field.
+const MAP_TYPE: u64 = 0x0f;
+/// The huge page size field of mmap and memfd_create flags: log2 of the size, at bit 26.
+const HUGE_SHIFT: u64 = 26;
+const HUGE_MASK: u64 = 0x3f;
+
+/// `2MB` for 21: the size as the kernel's MAP_HUGE_* names spell it.
+fn huge_size(shift: u64) -> String {
+    match shift {
+        0..=9 => format!("{}B", 1u64 << shift),
+        10..=19 => format!("{}KB", 1u64 << (shift - 10)),
+        20..=29 => format!("{}MB", 1u64 << (shift - 20)),
+        30..=39 => format!("{}GB", 1u64 << (shift - 30)),
+        _ => format!("{}TB", 1u64 << (shift - 40)),
     }
 }
 
@@ -412,6 +471,20 @@ pub fn errno_name(value: i32) -> String {
         .find(|(_, v)| *v == value)
         .map(|(n, _)| n.to_string())
         .unwrap_or_else(|| format!("errno {value}"))
+}
+
+/// The highest errno Linux defines, with its name.
+pub fn last_errno() -> (i32, &'static str) {
+    ERRNOS
+        .iter()
+        .map(|(n, v)| (*v, *n))
+        .max()
+        .unwrap_or((0, "none"))
+}
+
+/// Whether `value` is an errno Linux defines.
+pub fn errno_known(value: i32) -> bool {
+    ERRNOS.iter().any(|(_, v)| *v == value)
 }
 
 /// The value of an errno name; `EWOULDBLOCK` and `EDEADLOCK` are accepted as the aliases they are.
@@ -628,10 +701,39 @@ mod tests {
         assert_eq!(describe_value(Family::Map, 0x3), "MAP_SHARED_VALIDATE");
         assert_eq!(describe_value(Family::Prot, 0), "PROT_NONE");
         assert_eq!(describe_value(Family::Madv, 4), "MADV_DONTNEED");
-        assert_eq!(describe_value(Family::Madv, 77), "0x4d");
+        assert_eq!(
+            describe_value(Family::Madv, 5),
+            "invalid advice 5 (no MADV_* has this value: madvise gives EINVAL)"
+        );
         assert_eq!(
             describe_value(Family::Map, 0x8000_0002),
             "MAP_PRIVATE|0x80000000"
+        );
+        // With MAP_HUGETLB, bits 26-31 are a size, not MAP_UNINITIALIZED and unknown bits.
+        assert_eq!(
+            describe_value(Family::Map, 0x5404_0022),
+            "MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_2MB"
+        );
+        assert_eq!(
+            describe_value(Family::Map, 0x7804_0022),
+            "MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|MAP_HUGE_1GB"
+        );
+        assert_eq!(
+            describe_value(Family::Map, 0x0400_0022),
+            "MAP_PRIVATE|MAP_ANONYMOUS|MAP_UNINITIALIZED"
+        );
+        assert_eq!(
+            describe_value(Family::Mfd, 0x4000_0004),
+            "MFD_HUGETLB|MFD_HUGE_64KB"
+        );
+        // The mapping type is one value of the low four bits.
+        assert_eq!(
+            describe_value(Family::Map, 0xf),
+            "invalid mapping type 0xf (mmap gives EINVAL)"
+        );
+        assert_eq!(
+            describe_value(Family::Map, 0x20),
+            "no mapping type (mmap gives EINVAL)|MAP_ANONYMOUS"
         );
     }
 

@@ -29,7 +29,7 @@ pub const SYSCALLS: &[(&str, &str, &[Family])] = &[
     ("munlockall", "munlockall", &[]),
     ("remap_file_pages", "remap_file_pages", &[Family::Map]),
     ("mseal", "mseal", &[]),
-    ("memfd_create", "memfd_create", &[Family::Mfd, Family::Seal]),
+    ("memfd_create", "memfd_create", &[Family::Mfd]),
 ];
 
 /// A passage of the installed man page, kept with its fonts for the terminal.
@@ -411,15 +411,24 @@ fn call_tables(call: &str) -> CallTables {
 /// given (`--flags mmap 0x100022`), as that call's flags.
 pub fn decode(input: &str, flags_of: Option<&str>) -> Result<Decoded, ExplainError> {
     let text = input.trim();
-    let value = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        u64::from_str_radix(hex, 16)
-    } else {
-        text.parse::<u64>()
+    if let Some(negated) = text.strip_prefix('-') {
+        return decode_negative(input, negated);
     }
-    .map_err(|_| {
-        ExplainError::BadNumber(format!("`{input}` is not a number (decimal or 0x hex)"))
-    })?;
     let mut readings = Vec::new();
+    let value = match parse_number(text) {
+        Some(v) => v,
+        // Symbols joined by `|`, to be named back as the call's kernel reads them.
+        None if flags_of.is_some() && !text.is_empty() => {
+            let v = symbolic(input, text)?;
+            readings.push(("a number".to_string(), format!("{v:#x}")));
+            v
+        }
+        None => {
+            return Err(ExplainError::BadNumber(format!(
+                "`{input}` is not a number (decimal, 0x hex, or negative: -22)"
+            )))
+        }
+    };
     if let Some(which) = flags_of {
         let families = family_of(which).ok_or_else(|| {
             let known: Vec<&str> = SYSCALLS.iter().map(|(n, _, _)| *n).collect();
@@ -447,7 +456,7 @@ pub fn decode(input: &str, flags_of: Option<&str>) -> Result<Decoded, ExplainErr
             ));
         }
     } else {
-        let errno = names::errno_name(value as i32);
+        let errno = errno_reading(value);
         readings.push(("errno".into(), errno));
         if (1..32).contains(&value) {
             readings.push(("signal".into(), names::signal_name(value as i32)));
@@ -464,6 +473,78 @@ pub fn decode(input: &str, flags_of: Option<&str>) -> Result<Decoded, ExplainErr
             }
         }
     }
+    Ok(Decoded {
+        input: input.to_string(),
+        readings,
+    })
+}
+
+/// An errno's name, or plainly why there is none.
+fn errno_reading(value: u64) -> String {
+    let (last, name) = names::last_errno();
+    if names::errno_known(value as i32) {
+        names::errno_name(value as i32)
+    } else if value == 0 || value > last as u64 {
+        format!("no errno has the number {value} (Linux's run from 1 to {last}, {name})")
+    } else {
+        format!("errno {value}, which no call of the mmap family returns (errno(3) names them all)")
+    }
+}
+
+fn parse_number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse::<u64>().ok(),
+    }
+}
+
+/// `MAP_SHARED|MAP_FIXED`: the value of the names, each of which must be known.
+fn symbolic(input: &str, text: &str) -> Result<u64, ExplainError> {
+    let mut value = 0;
+    for part in text.split('|').map(str::trim) {
+        if let Some(v) = parse_number(part) {
+            value |= v;
+            continue;
+        }
+        match names::constant(part) {
+            Some(k) => value |= k.value,
+            None => {
+                let near = names::nearest(part, names::CONSTANTS.iter().map(|k| k.name));
+                return Err(ExplainError::BadNumber(format!(
+                    "`{input}`: `{part}` is neither a number nor a known flag{}",
+                    near.first()
+                        .map(|n| format!("; did you mean `{n}`?"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// `-22`, as a raw system call returns an error; `-1`, as libc's wrappers do.
+fn decode_negative(input: &str, negated: &str) -> Result<Decoded, ExplainError> {
+    let n = parse_number(negated).filter(|n| *n > 0).ok_or_else(|| {
+        ExplainError::BadNumber(format!(
+            "`{input}` is not a number (decimal, 0x hex, or negative: -22)"
+        ))
+    })?;
+    let mut readings = Vec::new();
+    if n == 1 {
+        readings.push((
+            "a return value".to_string(),
+            "-1: the libc wrapper failed and errno says why (mmap's MAP_FAILED is (void *) -1)"
+                .to_string(),
+        ));
+    }
+    let errno = match errno_reading(n) {
+        name if names::errno_known(n as i32) => format!("-{name}"),
+        other => other,
+    };
+    readings.push((
+        "a raw system call's return (minus the errno)".to_string(),
+        errno,
+    ));
     Ok(Decoded {
         input: input.to_string(),
         readings,
@@ -509,6 +590,28 @@ mod tests {
         let d = decode("3", Some("mprotect")).unwrap();
         assert_eq!(d.readings[0].1, "PROT_READ|PROT_WRITE");
         assert!(decode("zz", None).is_err());
+        let d = decode("MAP_SHARED|MAP_FIXED", Some("mmap")).unwrap();
+        assert_eq!(d.readings[0].1, "0x11");
+        assert_eq!(d.readings[1].1, "MAP_SHARED|MAP_FIXED");
+        assert!(decode("MAP_SHARD", Some("mmap"))
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `MAP_SHARED`?"));
+        let d = decode("-22", None).unwrap();
+        assert_eq!(d.readings[0].1, "-EINVAL");
+        let d = decode("-1", None).unwrap();
+        assert!(d.readings[0].1.contains("MAP_FAILED"), "{:?}", d.readings);
+        assert_eq!(d.readings[1].1, "-EPERM");
+        let d = decode("999", None).unwrap();
+        assert!(d.readings[0].1.starts_with("no errno has the number 999"));
+        let d = decode("0x3", Some("memfd_create")).unwrap();
+        assert_eq!(
+            d.readings,
+            [(
+                "memfd_create flag (MFD_*)".to_string(),
+                "MFD_CLOEXEC|MFD_ALLOW_SEALING".to_string()
+            )]
+        );
         assert!(decode("1", Some("mmapp"))
             .unwrap_err()
             .to_string()

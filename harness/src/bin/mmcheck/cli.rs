@@ -94,8 +94,9 @@ pub enum Command {
     /// Explain a flag, errno, signal or call of the mmap family: in mmcheck's words, in the
     /// installed man page's, and by the cases that prove it, with what each kernel did.
     Explain {
-        /// A symbol (MAP_FIXED, EINVAL, SIGBUS, SEGV_ACCERR, mmap) or a number (22, 0x22).
-        #[arg(value_parser = symbol_parser(), hide_possible_values = true,
+        /// A symbol (MAP_FIXED, EINVAL, SIGBUS, SEGV_ACCERR, mmap), a number (22, 0x22, -22), or
+        /// with --flags the flags as names (MAP_SHARED|MAP_FIXED).
+        #[arg(value_parser = symbol_parser(), hide_possible_values = true, allow_negative_numbers = true,
               required_unless_present_any = ["list", "call"])]
         symbol: Option<String>,
         /// Decode the number as this call's flags (mmap, mprotect, madvise, ...) or `prot`.

@@ -50,7 +50,9 @@ pub fn explain_cmd(
         }
     } else {
         let symbol = symbol.unwrap_or_default();
-        let is_number = symbol.starts_with(|c: char| c.is_ascii_digit());
+        let is_number = symbol
+            .trim_start_matches('-')
+            .starts_with(|c: char| c.is_ascii_digit());
         if is_number || flags.is_some() {
             match explain::decode(&symbol, flags.as_deref()) {
                 Ok(d) if json => serde_json::to_string_pretty(&d).expect("serializes"),
