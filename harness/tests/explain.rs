@@ -406,3 +406,114 @@ fn without_man_pages_it_still_explains_and_says_how_to_install_them() {
         "the project's own words remain"
     );
 }
+
+/// Every "since" explain states agrees with the installed man pages: an entry tagged
+/// "(since Linux X)" and a call's VERSIONS or NOTES sentence ("available since", "first
+/// appeared in", "introduced in" Linux X) give the version explain says, and a call the page
+/// dates is never "from the start".
+#[test]
+fn since_claims_agree_with_the_man_pages() {
+    if !man_installed() {
+        return;
+    }
+    use mmcheck::explain::man;
+    let kb = mmcheck::explain::kb::get();
+    let pages: Vec<man::Page> = [
+        "mmap",
+        "mprotect",
+        "msync",
+        "mremap",
+        "madvise",
+        "mincore",
+        "mlock",
+        "remap_file_pages",
+        "memfd_create",
+        "process_madvise",
+    ]
+    .iter()
+    .filter_map(|p| man::load(p, 2))
+    .collect();
+    let mut wrong = Vec::new();
+    for s in &kb.symbols {
+        for p in &pages {
+            for (_, e) in p.entries_for(&s.name) {
+                let tag = man::plain(&e.tag);
+                if tag.split([' ', ',']).next() != Some(s.name.as_str()) {
+                    continue;
+                }
+                if let (Some(said), Some(page)) = (&s.since, man::since(&e.tag)) {
+                    if *said != page {
+                        wrong.push(format!(
+                            "{}: explain says {said}, {}(2) says {page}",
+                            s.name, p.name
+                        ));
+                    }
+                }
+            }
+        }
+        if s.kind != "syscall" {
+            continue;
+        }
+        for p in pages.iter().filter(|p| {
+            p.name == s.name || p.name == s.of.first().map(String::as_str).unwrap_or("")
+        }) {
+            for section in ["VERSIONS", "STANDARDS", "NOTES", "HISTORY"] {
+                let Some(sec) = p.section(section) else {
+                    continue;
+                };
+                for para in sec.paragraphs.iter().map(man::plain) {
+                    let Some(v) = dated(&para, &s.name) else {
+                        continue;
+                    };
+                    match &s.since {
+                        Some(said) if *said == v => {}
+                        said => wrong.push(format!(
+                            "{}: explain says {}, {}(2) {section} says {v}",
+                            s.name,
+                            said.as_deref().unwrap_or("from the start"),
+                            p.name
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "since claims against the man pages:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The version a paragraph dates `call` to: "mincore() ... available since Linux 2.3.99pre1",
+/// "This call was introduced in Linux 1.3.21".
+fn dated(para: &str, call: &str) -> Option<String> {
+    let named = format!("{call}()");
+    let names_call = para.match_indices(&named).any(|(at, _)| {
+        !para[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+    }) || para.starts_with("This call")
+        || para.starts_with("This system call")
+        || para.starts_with("Available since");
+    if !names_call {
+        return None;
+    }
+    for lead in [
+        "Available since Linux ",
+        "available since Linux ",
+        "first appeared in Linux ",
+        "introduced in Linux ",
+        "appeared in Linux ",
+    ] {
+        if let Some(at) = para.find(lead) {
+            let v: String = para[at + lead.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '.')
+                .collect();
+            return Some(v.trim_end_matches('.').to_string());
+        }
+    }
+    None
+}

@@ -180,7 +180,7 @@ pub fn extract(page: &str, text: &str, scope: Scope) -> PageRules {
     let mut out = PageRules {
         page: page.to_string(),
         path: PathBuf::new(),
-        release: release(text),
+        release: man::release(text),
         rules: Vec::new(),
         not_rules: Vec::new(),
         outside: Vec::new(),
@@ -235,12 +235,6 @@ pub fn extract(page: &str, text: &str, scope: Scope) -> PageRules {
         out.outside = outside;
     }
     out
-}
-
-fn release(text: &str) -> Option<String> {
-    let th = text.lines().find(|l| l.starts_with(".TH "))?;
-    let quoted: Vec<&str> = th.split('"').skip(1).step_by(2).collect();
-    quoted.last().map(|s| s.to_string())
 }
 
 /// Each entry is one rule; entries with the same tag in a section are numbered.

@@ -131,6 +131,13 @@ pub fn since(tag: &Spans) -> Option<String> {
     (!v.is_empty()).then_some(v)
 }
 
+/// The release a page's `.TH` line names: `Linux man-pages 6.03`.
+pub fn release(text: &str) -> Option<String> {
+    let th = text.lines().find(|l| l.starts_with(".TH "))?;
+    let quoted: Vec<&str> = th.split('"').skip(1).step_by(2).collect();
+    quoted.last().map(|s| s.to_string())
+}
+
 /// The `.SS` heading a section's paragraph stands for, if it is one.
 pub fn heading(p: &Spans) -> Option<&str> {
     match p.as_slice() {

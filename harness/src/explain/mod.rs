@@ -330,7 +330,14 @@ fn man_text(sym: &kb::Symbol) -> (Vec<ManText>, Option<String>) {
             });
         }
     }
-    let note = if !any_page {
+    let note = if !any_page && man::load("mmap", 2).is_some() {
+        Some(format!(
+            "the installed man pages ({}) have no page for it: it is newer than that release",
+            man::source("mmap", 2)
+                .and_then(|(_, text)| man::release(&text))
+                .unwrap_or_else(|| "their release".into())
+        ))
+    } else if !any_page {
         Some(format!(
             "the man pages are not installed here (looked in {}); apt-get install manpages-dev \
              to see their text beside this explanation",

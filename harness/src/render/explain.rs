@@ -102,7 +102,9 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
     }
     facts.push(match &e.since {
         Some(v) => format!("since Linux {v}"),
-        None => "in Linux from the start".into(),
+        // Not "from the start": for most of the original set no version is recorded, and a
+        // guess would be a wrong fact.
+        None => "first version not recorded".into(),
     });
     if md {
         let _ = writeln!(s, "# {}\n\n*{}*\n", e.symbol, facts.join(" · "));
