@@ -724,6 +724,23 @@ mod tests {
     }
 
     #[test]
+    fn pagemap_flags_read_by_name_never_as_numbers() {
+        assert_eq!(pagemap_flags(0), "none");
+        assert_eq!(
+            pagemap_flags(1 << 63 | 1 << 61 | 1 << 56),
+            "present file-or-shared-anon exclusive"
+        );
+        assert_eq!(pagemap_flags(1 << 59 | 1 << 57), "bit 59 uffd-wp");
+        assert_eq!(pagemap_flag("soft-dirty"), Some(1 << 55));
+        assert_eq!(
+            PAGEMAP_FLAG_BITS & 0x7f_ffff_ffff_ffff,
+            0,
+            "no PFN bit is a flag"
+        );
+        assert!(PAGEMAP_FLAG_BITS & 1 << 55 != 0);
+    }
+
+    #[test]
     fn nearest_suggests_typos() {
         let names = CONSTANTS.iter().map(|k| k.name);
         assert_eq!(nearest("PROT_RAED", names)[0], "PROT_READ");

@@ -494,6 +494,11 @@ impl Loader<'_> {
             let (set, name) = signed.unwrap_or((false, token));
             match names::pagemap_flag(name).filter(|_| signed.is_some()) {
                 Some(bit) => out.push((bit, set)),
+                None if names::pagemap_flag(name).is_some() => self.error(
+                    span.clone(),
+                    field,
+                    format!("`{name}` needs a sign: +{name} (set) or -{name} (clear)"),
+                ),
                 None => {
                     let near = names::nearest(name, names::PAGEMAP_FLAGS.iter().map(|(n, _)| *n));
                     let mut msg = format!(
