@@ -229,8 +229,9 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
 /// Each page's pagemap flags against the contract: the same flags for every page, or a list a
 /// page (which must then be as long as the range).
 fn pagemap(step: &Step, want: &PagemapWant, got: &[u64], env: &Regions) -> Option<String> {
-    let base = step.num("addr").and_then(|e| e.eval(env).ok()).unwrap_or(0);
     let page = env.page_size();
+    // The entries are of whole pages: the first is the page holding `addr`.
+    let base = step.num("addr").and_then(|e| e.eval(env).ok()).unwrap_or(0) & !(page - 1);
     let at = |i: usize| symbols::address(base.wrapping_add(i as u64 * page), env);
     if let PagemapWant::Pages(pages) = want {
         if pages.len() != got.len() {
