@@ -174,6 +174,15 @@ pub fn residency(bits: &[bool]) -> String {
     bits.iter().map(|b| if *b { '1' } else { '0' }).collect()
 }
 
+/// A set of file seals: `F_SEAL_SEAL|F_SEAL_WRITE`, or `none`.
+pub fn seals(value: u64) -> String {
+    if value == 0 {
+        "none".into()
+    } else {
+        names::describe_value(names::Family::Seal, value)
+    }
+}
+
 /// What a step observed, in symbols.
 pub fn obs(o: &Obs, env: &Regions) -> String {
     match o {
@@ -188,7 +197,9 @@ pub fn obs(o: &Obs, env: &Regions) -> String {
             Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
             Some(Data::Maps(m)) => maps(m, env),
             Some(Data::Smaps(m)) => smaps(m, env),
-            Some(Data::Stat { size, blocks }) => format!("st_size {size}, st_blocks {blocks}"),
+            // The times differ every run: a `stat` step's contract compares them, never shows.
+            Some(Data::Stat { size, blocks, .. }) => format!("st_size {size}, st_blocks {blocks}"),
+            Some(Data::Seals(s)) => format!("seals {}", seals(*s)),
             Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
             Some(Data::Resident(bits)) => format!("resident {}", residency(bits)),
             Some(Data::Diff(None)) => "equal".into(),
