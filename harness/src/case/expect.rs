@@ -391,8 +391,8 @@ impl Loader<'_> {
                 continue;
             }
             let f = format!("{field}.{name}");
-            match self.compare(v, &f, &resolve) {
-                Some(c) => match c.rhs {
+            if let Some(c) = self.compare(v, &f, &resolve) {
+                match c.rhs {
                     Expr::Ref(_, slot) => checks.push(make(c, slot)),
                     _ => self.error(
                         v.span(),
@@ -403,8 +403,7 @@ impl Loader<'_> {
                              itself differs every run"
                         ),
                     ),
-                },
-                None => {}
+                }
             }
         }
         if let Some(maps) = &e.maps {

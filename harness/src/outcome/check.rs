@@ -242,11 +242,7 @@ fn compare_time(
     if c.holds(order.wrapping_add(1), 1) {
         return None;
     }
-    let observed = match got.cmp(&then) {
-        std::cmp::Ordering::Less => "earlier than",
-        std::cmp::Ordering::Equal => "the same as",
-        std::cmp::Ordering::Greater => "later than",
-    };
+    let observed = symbols::order_words(got.cmp(&then));
     Some(format!(
         "expected {what} {}, observed {what} {observed} ${name}'s",
         c.text
