@@ -17,6 +17,7 @@ pub enum Family {
     Mfd,
     Open,
     Falloc,
+    Splice,
     Rlimit,
     Misc,
 }
@@ -36,6 +37,7 @@ impl Family {
             Family::Mfd => "memfd_create flag (MFD_*)",
             Family::Open => "open flag (O_*)",
             Family::Falloc => "fallocate mode (FALLOC_FL_*)",
+            Family::Splice => "splice flag (SPLICE_F_*)",
             Family::Rlimit => "resource limit (RLIMIT_*)",
             Family::Misc => "constant",
         }
@@ -211,6 +213,11 @@ pub static CONSTANTS: &[Constant] = &[
     c("FALLOC_FL_ZERO_RANGE", Falloc, 0x10),
     c("FALLOC_FL_INSERT_RANGE", Falloc, 0x20),
     c("FALLOC_FL_UNSHARE_RANGE", Falloc, 0x40),
+    // include/linux/splice.h; the same on every architecture.
+    c("SPLICE_F_MOVE", Splice, 0x01),
+    c("SPLICE_F_NONBLOCK", Splice, 0x02),
+    c("SPLICE_F_MORE", Splice, 0x04),
+    c("SPLICE_F_GIFT", Splice, 0x08),
     c("RLIMIT_FSIZE", Rlimit, 1),
     c("RLIMIT_DATA", Rlimit, 2),
     c("RLIMIT_STACK", Rlimit, 3),

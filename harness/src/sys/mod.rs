@@ -39,7 +39,9 @@ pub mod nr {
         SYS_mmap as MMAP, SYS_mprotect as MPROTECT, SYS_mremap as MREMAP, SYS_msync as MSYNC,
         SYS_munlock as MUNLOCK, SYS_munlockall as MUNLOCKALL, SYS_munmap as MUNMAP,
         SYS_openat as OPENAT, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE, SYS_read as READ,
-        SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_setrlimit as SETRLIMIT, SYS_write as WRITE,
+        SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
+        SYS_setrlimit as SETRLIMIT, SYS_splice as SPLICE, SYS_vmsplice as VMSPLICE,
+        SYS_write as WRITE,
     };
     /// mseal(2), Linux 6.10; not yet in every libc.
     pub const MSEAL: libc::c_long = 462;
@@ -157,6 +159,47 @@ pub fn write_from(fd: i32, buf: &[u8], offset: Option<u64>) -> SysResult {
         Some(off) => raw(nr::PWRITE, [fd as u64, ptr, len, off, 0, 0]),
         None => raw(nr::WRITE, [fd as u64, ptr, len, 0, 0, 0]),
     }
+}
+
+/// sendfile(out, in, offset, count); a given offset is passed through a variable of ours (the
+/// kernel updates it; the case sees only the count).
+pub fn sendfile(out: i32, input: i32, offset: Option<u64>, count: u64) -> SysResult {
+    let mut off = offset.unwrap_or(0) as i64;
+    let ptr = match offset {
+        Some(_) => &mut off as *mut i64 as u64,
+        None => 0,
+    };
+    raw(nr::SENDFILE, [out as u64, input as u64, ptr, count, 0, 0])
+}
+
+/// splice(in, off_in, out, off_out, len, flags), each given offset through a variable of ours.
+pub fn splice(
+    input: i32,
+    off_in: Option<u64>,
+    out: i32,
+    off_out: Option<u64>,
+    len: u64,
+    flags: u64,
+) -> SysResult {
+    let (mut a, mut b) = (off_in.unwrap_or(0) as i64, off_out.unwrap_or(0) as i64);
+    let pa = off_in.map_or(0, |_| &mut a as *mut i64 as u64);
+    let pb = off_out.map_or(0, |_| &mut b as *mut i64 as u64);
+    raw(
+        nr::SPLICE,
+        [input as u64, pa, out as u64, pb, len, flags],
+    )
+}
+
+/// vmsplice(fd, {addr, len}, 1, flags): `addr` is the case's memory, passed as is.
+pub fn vmsplice(fd: i32, addr: u64, len: u64, flags: u64) -> SysResult {
+    let iov = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len as usize,
+    };
+    raw(
+        nr::VMSPLICE,
+        [fd as u64, &iov as *const libc::iovec as u64, 1, flags, 0, 0],
+    )
 }
 
 /// openat(AT_FDCWD, path, flags, mode).

@@ -39,6 +39,9 @@ pub enum Call {
     Read,
     Fsync,
     Fchmod,
+    Sendfile,
+    Splice,
+    Vmsplice,
     // Memory, through the mapping.
     Load,
     Store,
@@ -49,6 +52,10 @@ pub enum Call {
     Fork,
     Wait,
     Exec,
+    Thread,
+    Pause,
+    Resume,
+    Join,
     // Looking.
     Let,
     Maps,
