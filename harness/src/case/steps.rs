@@ -236,7 +236,7 @@ impl Loader<'_> {
         for (label, span) in threads.unjoined() {
             self.error(
                 span,
-                &label,
+                &format!("{label} (thread)"),
                 format!(
                     "the thread started at {label} is not joined: a `join` later in the same \
                      list must end it"

@@ -37,7 +37,7 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 0,
             ],
         ),
-        Pipe => match sys::pipe(false) {
+        Pipe => match sys::pipe_with(v.get("flags")) {
             Ok((r, w)) => ok(if step.text("end") == Some("write") {
                 w
             } else {

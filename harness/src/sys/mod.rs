@@ -38,8 +38,8 @@ pub mod nr {
         SYS_mincore as MINCORE, SYS_mlock as MLOCK, SYS_mlock2 as MLOCK2, SYS_mlockall as MLOCKALL,
         SYS_mmap as MMAP, SYS_mprotect as MPROTECT, SYS_mremap as MREMAP, SYS_msync as MSYNC,
         SYS_munlock as MUNLOCK, SYS_munlockall as MUNLOCKALL, SYS_munmap as MUNMAP,
-        SYS_openat as OPENAT, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE, SYS_read as READ,
-        SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
+        SYS_openat as OPENAT, SYS_pipe2 as PIPE2, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE,
+        SYS_read as READ, SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
         SYS_setrlimit as SETRLIMIT, SYS_splice as SPLICE, SYS_vmsplice as VMSPLICE,
         SYS_write as WRITE,
     };
@@ -184,10 +184,7 @@ pub fn splice(
     let (mut a, mut b) = (off_in.unwrap_or(0) as i64, off_out.unwrap_or(0) as i64);
     let pa = off_in.map_or(0, |_| &mut a as *mut i64 as u64);
     let pb = off_out.map_or(0, |_| &mut b as *mut i64 as u64);
-    raw(
-        nr::SPLICE,
-        [input as u64, pa, out as u64, pb, len, flags],
-    )
+    raw(nr::SPLICE, [input as u64, pa, out as u64, pb, len, flags])
 }
 
 /// vmsplice(fd, {addr, len}, 1, flags): `addr` is the case's memory, passed as is.
@@ -265,6 +262,13 @@ pub fn pipe(cloexec: bool) -> Result<(i32, i32), i32> {
     nix::unistd::pipe2(flags)
         .map(|(r, w)| (r.into_raw_fd(), w.into_raw_fd()))
         .map_err(|e| e as i32)
+}
+
+/// pipe2(flags) for a case's `pipe` step: (read end, write end).
+pub fn pipe_with(flags: u64) -> Result<(i32, i32), i32> {
+    let mut fds = [-1i32; 2];
+    raw(nr::PIPE2, [fds.as_mut_ptr() as u64, flags, 0, 0, 0, 0])?;
+    Ok((fds[0], fds[1]))
 }
 
 pub fn close(fd: i32) {

@@ -91,10 +91,12 @@ pub static CALLS: &[CallSpec] = &[
         role: Role::Setup,
         prototype: false,
         mutable: false,
-        args: &[opt("end", T, "read")],
+        args: &[opt("end", T, "read"), opt("flags", Kind::Num(&[Open]), "0")],
         one_of: &[],
         checks: &[],
-        doc: "makes a pipe; yields the descriptor of `end` (`read` or `write`); both ends stay open",
+        doc: "makes a pipe with pipe2(flags) (`O_NONBLOCK`: a read of an empty pipe fails with EAGAIN \
+              instead of waiting); yields the descriptor of `end` (`read` or `write`); both ends stay \
+              open",
     },
     CallSpec {
         name: "dir",
