@@ -169,3 +169,100 @@ impl Loader<'_> {
 pub(super) fn is_hand_off(call: Call) -> bool {
     matches!(call, Call::Thread | Call::Pause | Call::Resume | Call::Join)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::case::load::load_one;
+
+    const HEAD: &str = "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\
+                        [[step]]\nid = \"m\"\ncall = \"mmap\"\n\
+                        args = { len = \"PAGE\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n";
+
+    fn errors(steps: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = dir.path().join("t.toml");
+        std::fs::write(&file, format!("{HEAD}{steps}")).expect("written");
+        load_one(&file, "t")
+            .expect_err("the case should not load")
+            .into_iter()
+            .map(|d| format!("{} {}: {}", d.line, d.field, d.message))
+            .collect()
+    }
+
+    /// A thread with one pause, resumed, then joined; the thread maps `$n` after its pause.
+    const PAUSED: &str = "[[step]]\nid = \"t\"\ncall = \"thread\"\n\
+        [[step.child]]\ncall = \"load\"\nargs = { addr = \"$m\" }\n\
+        [[step.child]]\ncall = \"pause\"\n\
+        [[step.child]]\nid = \"n\"\ncall = \"mmap\"\nargs = { len = \"PAGE\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\
+        [[step]]\ncall = \"resume\"\nargs = { thread = \"$t\" }\n\
+        [[step]]\ncall = \"munmap\"\nargs = { addr = \"$m\", len = \"PAGE\" }\n\
+        [[step]]\ncall = \"join\"\nargs = { thread = \"$t\" }\n";
+
+    #[test]
+    fn a_thread_name_is_seen_only_after_the_part_that_defines_it() {
+        let steps = PAUSED.replace(
+            "[[step]]\ncall = \"munmap\"\nargs = { addr = \"$m\"",
+            "[[step]]\ncall = \"munmap\"\nargs = { addr = \"$n\"",
+        );
+        let errs = errors(&steps);
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].contains("`$n`"), "{errs:#?}");
+    }
+
+    #[test]
+    fn hand_offs_must_match_the_pauses() {
+        let errs = errors(&PAUSED.replace("call = \"resume\"", "call = \"join\""));
+        assert!(
+            errs.iter().any(|e| e.contains("still stops at 1 `pause`")),
+            "{errs:#?}"
+        );
+        let errs = errors(&PAUSED.replace("call = \"join\"", "call = \"resume\""));
+        assert!(
+            errs.iter().any(|e| e.contains("has no `pause` left")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn a_thread_may_not_fork_and_nothing_forks_beside_a_thread() {
+        let errs = errors(
+            "[[step]]\nid = \"t\"\ncall = \"thread\"\n\
+             [[step.child]]\nid = \"p\"\ncall = \"fork\"\n[[step.child.child]]\ncall = \"dir\"\n\
+             [[step.child]]\ncall = \"wait\"\nargs = { pid = \"$p\" }\n\
+             [[step]]\ncall = \"exec\"\n\
+             [[step]]\ncall = \"join\"\nargs = { thread = \"$t\" }\n",
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("a thread's steps cannot `fork`")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("a thread's steps cannot `wait`")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("`exec` while the thread")),
+            "{errs:#?}"
+        );
+    }
+
+    #[test]
+    fn a_thread_needs_an_id_and_steps_and_is_joined() {
+        let errs = errors("[[step]]\ncall = \"thread\"\n[[step]]\nid = \"u\"\ncall = \"thread\"\n");
+        assert!(
+            errs.iter().any(|e| e.contains("a `thread` needs an `id`")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("needs `[[step.child]]` steps")),
+            "{errs:#?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("is not joined")),
+            "{errs:#?}"
+        );
+    }
+}

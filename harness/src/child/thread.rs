@@ -22,8 +22,6 @@ pub(super) struct Handle {
     to: Sender<Baton>,
     from: Receiver<Baton>,
     join: std::thread::JoinHandle<()>,
-    /// Threads of the process before this one started.
-    threads_before: usize,
 }
 
 /// Starts the thread of `step`, and waits until it has set itself up (its alternate signal
@@ -31,7 +29,6 @@ pub(super) struct Handle {
 pub(super) fn start(state: &mut State, step: &Step) -> Obs {
     let list = step.child_list.expect("thread steps have a list");
     let number = state.threads.len() as u64 + 1;
-    let threads_before = sys::thread_count().unwrap_or(1);
     // The thread outlives this borrow of the case; a case child ends with `_exit`, so leaking
     // one copy per thread costs nothing.
     let case: &'static Case = Box::leak(Box::new(state.case.clone()));
@@ -95,7 +92,6 @@ pub(super) fn start(state: &mut State, step: &Step) -> Obs {
         to,
         from,
         join,
-        threads_before,
     });
     ok(number)
 }
@@ -113,6 +109,8 @@ pub(super) fn hand_off(state: &mut State, number: u64, join: bool) -> Obs {
         faults_base: state.faults_base,
         finished: false,
     };
+    // The process's threads with this one, to know when the kernel has let it go after a join.
+    let threads_now = sys::thread_count();
     let t = &state.threads[at];
     let back = match t.to.send(baton) {
         Ok(()) => t.from.recv().ok(),
@@ -138,7 +136,9 @@ pub(super) fn hand_off(state: &mut State, number: u64, join: bool) -> Obs {
                     reason: format!("thread {number} panicked"),
                 };
             }
-            sys::settle_threads(t.threads_before);
+            if let Some(n) = threads_now {
+                sys::settle_threads(n.saturating_sub(1));
+            }
             ok(0)
         }
         (false, false) => ok(0),

@@ -536,4 +536,28 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
         let r = run(records, Some(Ended::Exited(0)), false);
         assert_eq!(r.status, Status::Broken);
     }
+
+    #[test]
+    fn a_thread_runs_in_parts_at_its_resume_and_join() {
+        let case = load::case_from_toml(
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\
+             [[step]]\nid = \"m\"\ncall = \"mmap\"\n\
+             args = { len = \"PAGE\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\
+             [[step]]\nid = \"t\"\ncall = \"thread\"\n\
+             [[step.child]]\ncall = \"load\"\nargs = { addr = \"$m\" }\n\
+             [[step.child]]\ncall = \"pause\"\n\
+             [[step.child]]\ncall = \"maps\"\nargs = { addr = \"$m\", len = \"PAGE\" }\n\
+             [[step]]\ncall = \"resume\"\nargs = { thread = \"$t\" }\n\
+             [[step]]\ncall = \"munmap\"\nargs = { addr = \"$m\", len = \"PAGE\" }\n\
+             [[step]]\ncall = \"join\"\nargs = { thread = \"$t\" }\n",
+        );
+        let calls: Vec<&str> = execution_order(&case)
+            .into_iter()
+            .map(|i| case.plan.steps[i].spec.name)
+            .collect();
+        assert_eq!(
+            calls,
+            ["mmap", "thread", "load", "pause", "resume", "munmap", "maps", "join"]
+        );
+    }
 }
