@@ -6,7 +6,7 @@
 //! involved.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("mmcheck tests the Linux system calls and runs on Linux only");
@@ -53,13 +53,16 @@ pub struct Fault {
 }
 
 // Per thread: a fault is taken, and recorded, by the thread whose probe touched the address,
-// whichever thread of a case runs. Constant-initialised and without destructors, so reading or
-// writing them is a plain thread-local access, which the signal handler may make.
+// whichever thread of a case runs. Constant-initialised and without destructors, so writing it
+// is a plain thread-local access, which the signal handler makes only for a fault in a probe.
 thread_local! {
     static LAST_FAULT: Cell<Fault> = const { Cell::new(Fault { signo: 0, code: 0, addr: 0 }) };
-    /// The target of this thread's `jump` in progress, 0 when none.
-    static CALL_TARGET: Cell<u64> = const { Cell::new(0) };
 }
+/// The target of the `jump` in progress, 0 when none. Process-wide, not per thread: one thread
+/// of a case runs steps at a time, and the handler must decide whether a fault is the harness's
+/// own without touching thread-local storage, which a case's thread may have unmapped along with
+/// the top of its stack.
+static CALL_TARGET: AtomicU64 = AtomicU64::new(0);
 /// Where the handler reports faults it cannot recover from.
 static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
 
@@ -85,12 +88,12 @@ pub fn copy(dst: u64, src: u64, len: usize) -> Result<(), Fault> {
 
 /// Calls the code at `addr`.
 pub fn call(addr: u64) -> Result<(), Fault> {
-    CALL_TARGET.with(|t| t.set(addr));
+    CALL_TARGET.store(addr, SeqCst);
     // SAFETY: the case stored a `ret` at `addr`; if fetching it faults, the handler resumes at
     // the call landing, which unwinds what the call pushed and returns 1. Code that is not a
     // `ret` is the case's problem and ends up as a Crash record, not as a return here.
     let faulted = unsafe { mmcheck_probe_call(addr) };
-    CALL_TARGET.with(|t| t.set(0));
+    CALL_TARGET.store(0, SeqCst);
     if faulted == 0 {
         Ok(())
     } else {
@@ -149,7 +152,7 @@ extern "C" fn on_fault(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c
         let addr = (*info).si_addr() as u64;
         let load = &raw const mmcheck_probe_copy_load as u64;
         let store = &raw const mmcheck_probe_copy_store as u64;
-        let target = CALL_TARGET.with(Cell::get);
+        let target = CALL_TARGET.load(SeqCst);
         let in_copy =
             (ip == load || ip == store) && (signo == libc::SIGSEGV || signo == libc::SIGBUS);
         let in_call = target != 0 && ip == target && signo == libc::SIGSEGV;
