@@ -125,3 +125,13 @@ fn a_filter_that_selects_nothing_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn fork_while_a_thread_runs_is_an_error() {
+    insta::assert_snapshot!(rejected("fork-beside-thread"));
+}
+
+#[test]
+fn threads_handed_control_the_wrong_way_are_errors() {
+    insta::assert_snapshot!(rejected("thread-misuse"));
+}

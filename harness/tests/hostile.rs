@@ -30,6 +30,11 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         "broken",
         &["the harness itself was hit by SIGSEGV"],
     ),
+    (
+        "address-space/thread-unmaps-own-stack",
+        "broken",
+        &["the harness itself was hit by SIGSEGV"],
+    ),
     // Whether the fault handler still runs (it reports "the harness itself was hit") or is
     // itself hit (the child is killed by SIGSEGV) depends on where the linker put it.
     ("address-space/fixed-over-code", "broken", &["SIGSEGV"]),
@@ -70,6 +75,7 @@ const EXPECTED: &[(&str, &str, &[&str])] = &[
         "broken",
         &["refused to fork a process with 2 threads"],
     ),
+    ("process/fork-after-join", "pass", &[]),
     ("after/plain", "pass", &[]),
 ];
 

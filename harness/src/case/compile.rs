@@ -63,7 +63,7 @@ impl Loader<'_> {
                 "a case needs at least one `[[step]]`".into(),
             );
         }
-        self.list(f.steps.get_ref(), 0, "", &mut plan, &mut names);
+        self.list(f.steps.get_ref(), 0, "", &mut plan, &mut names, false);
         let mut survives = Vec::new();
         for (mutant, why) in &f.survives {
             let field = format!("survives.{}", mutant.get_ref());

@@ -8,4 +8,5 @@ pub mod load;
 pub mod plan;
 pub mod schema;
 mod steps;
+mod threads;
 pub mod vocab;

@@ -90,7 +90,7 @@ pub struct StepSpec {
     /// Contracts for kernel ranges where the behaviour differs; the first that matches wins.
     #[serde(default)]
     pub expect_if: Vec<Spanned<ExpectSpec>>,
-    /// Steps of the child of a `fork`.
+    /// Steps of the child of a `fork`, or of the thread a `thread` step starts.
     #[serde(default)]
     pub child: Vec<StepSpec>,
     /// Run the step up to this many times, `$i` counting from 0; it stops at the first failure,

@@ -1,11 +1,12 @@
 //! Compiling a case's steps: calls, arguments and `$names` checked against the vocabulary,
-//! forks paired with their waits.
+//! forks paired with their waits, threads with their resumes and joins.
 
 use super::diag::offset_in_string;
 use super::expr::{self, Context, Expr};
 use super::load::{Loader, Names};
 use super::plan::*;
 use super::schema::{StepSpec, Value};
+use super::threads::Threads;
 use super::vocab::{self, Call, Kind};
 use crate::names::{self, Family};
 use std::collections::BTreeMap;
@@ -20,9 +21,11 @@ impl Loader<'_> {
         prefix: &str,
         plan: &mut Plan,
         names: &mut Names,
+        in_thread: bool,
     ) {
         // Forks not yet waited for: slot, label and where the fork is written.
         let mut pending_forks: Vec<(usize, String, Span<usize>)> = Vec::new();
+        let mut threads = Threads::default();
         for (pos, spec) in steps.iter().enumerate() {
             let label = format!("{prefix}step {}", pos + 1);
             let index = plan.steps.len();
@@ -83,6 +86,8 @@ impl Loader<'_> {
                     );
                 }
             }
+            let mut segments = None;
+            self.thread_rules(spec, call.call, &field, in_thread);
             let step = Step {
                 index,
                 list,
@@ -118,14 +123,46 @@ impl Loader<'_> {
                     &format!("{label} > child "),
                     plan,
                     names,
+                    in_thread,
                 );
                 names.visible = saved;
+            } else if call.call == Call::Thread {
+                segments = self.thread_list(spec, index, &label, plan, names);
             } else if !spec.child.is_empty() {
                 self.error(
                     call_span.clone(),
                     &field,
-                    format!("only `fork` has child steps, not `{}`", call.name),
+                    format!(
+                        "only `fork` and `thread` have child steps, not `{}`",
+                        call.name
+                    ),
                 );
+            }
+            if matches!(call.call, Call::Fork | Call::Exec) {
+                if let Some(t) = threads.first_running() {
+                    self.error(
+                        call_span.clone(),
+                        &field,
+                        format!(
+                            "`{}` while the thread started at {t} is not joined: the harness \
+                             forks and execs only a single-threaded process; `join` it first",
+                            call.name
+                        ),
+                    );
+                }
+            }
+            if matches!(call.call, Call::Resume | Call::Join) {
+                let mut refs = Vec::new();
+                if let Some(t) = plan.steps[index].num("thread") {
+                    t.refs(&mut refs);
+                }
+                match threads.hand_off(&refs, call.call == Call::Join) {
+                    Ok(defined) => names.visible.extend(defined),
+                    Err(message) if !refs.contains(&usize::MAX) => {
+                        self.error(call_span.clone(), &field, message)
+                    }
+                    Err(_) => {}
+                }
             }
             if call.call == Call::Exec && !pending_forks.is_empty() {
                 self.error(
@@ -179,6 +216,9 @@ impl Loader<'_> {
                         names.forks.insert(slot);
                         pending_forks.push((slot, label.clone(), call_span.clone()));
                     }
+                    if let Some(segments) = segments {
+                        threads.start(slot, label.clone(), call_span.clone(), segments);
+                    }
                 }
             } else if call.call == Call::Fork {
                 self.error(
@@ -186,7 +226,23 @@ impl Loader<'_> {
                     &field,
                     "a `fork` needs an `id`, so that a `wait` can name it".into(),
                 );
+            } else if call.call == Call::Thread {
+                self.error(
+                    call_span,
+                    &field,
+                    "a `thread` needs an `id`, so that `resume` and `join` can name it".into(),
+                );
             }
+        }
+        for (label, span) in threads.unjoined() {
+            self.error(
+                span,
+                &format!("{label} (thread)"),
+                format!(
+                    "the thread started at {label} is not joined: a `join` later in the same \
+                     list must end it"
+                ),
+            );
         }
         for (_, label, span) in pending_forks {
             self.error(

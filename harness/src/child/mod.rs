@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 mod process;
 mod procfs;
 mod steps;
+mod thread;
 mod uffd;
 
 use process::{exec, fork, wait};
@@ -24,6 +25,7 @@ use steps::run_step;
 const MAX_BUFFER: u64 = 64 << 20;
 
 /// What the child needs besides the case.
+#[derive(Clone)]
 pub struct Setup {
     pub record_fd: i32,
     /// Where the child's stderr goes (the worker's log memfd), or -1 to keep fd 2 as it is.
@@ -47,6 +49,8 @@ struct State<'a> {
     server: Option<std::thread::JoinHandle<Obs>>,
     /// Working memory for loads and stores, touched before the first step.
     work: &'static mut [u8],
+    /// Threads started by `thread` steps and not yet joined.
+    threads: Vec<thread::Handle>,
 }
 
 /// Size of the work buffer: loads up to this size move no harness memory the kernel has not
@@ -104,6 +108,7 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         work: work_buffer(case),
         faults_base: sys::fault_counts(),
         server: None,
+        threads: Vec::new(),
     };
     if let Some(seed) = setup.layout_seed {
         crate::layout::scatter(seed, &case.id, state.page);
@@ -126,6 +131,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
         work: work_buffer(case),
         faults_base: sys::fault_counts(),
         server: None,
+        threads: Vec::new(),
     };
     let step = &case.plan.steps[exec_step];
     emit(
@@ -209,9 +215,11 @@ fn apply_requirements(case: &Case) -> Result<(), String> {
     Ok(())
 }
 
-fn run_list(state: &mut State, list: usize, from: usize) {
+/// Runs the steps of a list from `from` on, to its end or, in a thread's list, through its next
+/// `pause`: then returns the position after the pause.
+fn run_list(state: &mut State, list: usize, from: usize) -> Option<usize> {
     let case = state.case;
-    for &index in &case.plan.lists[list][from..] {
+    for (pos, &index) in case.plan.lists[list].iter().enumerate().skip(from) {
         let step = &case.plan.steps[index];
         let (obs, iterations) = match step.repeat {
             None => (run_once(state, step), None),
@@ -242,7 +250,11 @@ fn run_list(state: &mut State, list: usize, from: usize) {
                 iterations,
             },
         );
+        if step.call == Call::Pause {
+            return Some(pos + 1);
+        }
     }
+    None
 }
 
 /// Evaluates a step's arguments and runs it (or what the mutant kernel pretends it did).

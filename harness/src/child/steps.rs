@@ -44,7 +44,7 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             Ok(seals) => with(seals, Data::Seals(seals)),
             Err(errno) => Obs::Err { errno },
         },
-        Pipe => match sys::pipe(false) {
+        Pipe => match sys::pipe_with(v.get("flags")) {
             Ok((r, w)) => ok(if step.text("end") == Some("write") {
                 w
             } else {
@@ -155,6 +155,13 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 0,
             ],
         ),
+        Write if v.opt("buf").is_some() => {
+            let (fd, buf, len) = (v.get("fd"), v.get("buf"), v.get("len"));
+            match v.opt("offset") {
+                Some(off) => raw(nr::PWRITE, [fd, buf, len, off, 0, 0]),
+                None => raw(nr::WRITE, [fd, buf, len, 0, 0, 0]),
+            }
+        }
         Write => {
             let data = match (step.text("text"), step.text("code")) {
                 (Some(t), _) => t.as_bytes().to_vec(),
@@ -169,6 +176,7 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             };
             from(sys::write_from(v.fd("fd"), &data, v.opt("offset")))
         }
+        Read if v.opt("buf").is_some() => read_to(v),
         Read => {
             let mut buf = match buffer(v.get("len")) {
                 Ok(b) => b,
@@ -179,6 +187,26 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 Err(errno) => Obs::Err { errno },
             }
         }
+        Sendfile => from(sys::sendfile(
+            v.fd("out"),
+            v.fd("in"),
+            v.opt("offset"),
+            v.get("count"),
+        )),
+        Splice => from(sys::splice(
+            v.fd("in"),
+            v.opt("off-in"),
+            v.fd("out"),
+            v.opt("off-out"),
+            v.get("len"),
+            v.get("flags"),
+        )),
+        Vmsplice => from(sys::vmsplice(
+            v.fd("fd"),
+            v.get("addr"),
+            v.get("len"),
+            v.get("flags"),
+        )),
         Fsync => raw(nr::FSYNC, [v.get("fd"), 0, 0, 0, 0, 0]),
         Fchmod => raw(nr::FCHMOD, [v.get("fd"), v.get("mode"), 0, 0, 0, 0]),
         Load => load(state, v.get("addr"), v.get("len")),
@@ -208,6 +236,9 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             v.opt("hard").unwrap_or(v.get("soft")),
         )),
         Fork => fork(state, step),
+        Thread => thread::start(state, step),
+        Pause => ok(0),
+        Resume | Join => thread::hand_off(state, v.get("thread"), step.call == Join),
         Wait => wait(state, v.get("pid") as i32),
         Exec => exec(state, step),
         Sleep => {
@@ -244,6 +275,30 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 },
             )
         }
+    }
+}
+
+/// read(2) or pread(2) into the case's own memory at `buf`; the bytes that arrived there, as
+/// many as the count says, are read back through a probe and recorded.
+fn read_to(v: &Values) -> Obs {
+    let (fd, buf, len) = (v.get("fd"), v.get("buf"), v.get("len"));
+    let r = match v.opt("offset") {
+        Some(off) => sys::raw(nr::PREAD, [fd, buf, len, off, 0, 0]),
+        None => sys::raw(nr::READ, [fd, buf, len, 0, 0, 0]),
+    };
+    let n = match r {
+        Ok(n) => n,
+        Err(errno) => return Obs::Err { errno },
+    };
+    let mut got = match buffer(n) {
+        Ok(b) => b,
+        Err(obs) => return obs,
+    };
+    match probe::copy(got.as_mut_ptr() as u64, buf, got.len()) {
+        Ok(()) => with(n, Data::Bytes(Bytes::of(&got))),
+        // Memory the kernel could write but a load cannot read (write-only where the hardware
+        // allows it): the count is the observation.
+        Err(_) => ok(n),
     }
 }
 

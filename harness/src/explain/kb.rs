@@ -104,6 +104,7 @@ const ALL: &[Family] = &[
     Family::Mfd,
     Family::Open,
     Family::Falloc,
+    Family::Splice,
     Family::Rlimit,
 ];
 

@@ -4,7 +4,7 @@
 use super::check::check;
 use super::regions::Regions;
 use super::{symbols, CaseRun, Status, StepRun};
-use crate::case::plan::Case;
+use crate::case::plan::{Case, Step};
 use crate::case::vocab::{Call, Role};
 use crate::sys::Ended;
 use crate::version::Version;
@@ -20,19 +20,41 @@ pub struct Seen {
     pub millis: u64,
 }
 
-/// The order in which the steps run: a fork's child steps run when the parent reaches its wait.
+/// The order in which the steps run: a fork's child steps run when the parent reaches its wait,
+/// a thread's steps in parts, up to each `pause`, at each `resume` and at the `join`.
 pub fn execution_order(case: &Case) -> Vec<usize> {
-    fn walk(case: &Case, list: usize, out: &mut Vec<usize>) {
+    /// Where each thread (by its step's index) resumes.
+    type Resumes = std::collections::HashMap<usize, usize>;
+    fn named<'a>(case: &'a Case, step: &Step, arg: &str, call: Call) -> Vec<&'a Step> {
+        let mut refs = Vec::new();
+        if let Some(e) = step.num(arg) {
+            e.refs(&mut refs);
+        }
+        case.plan
+            .steps
+            .iter()
+            .filter(|s| s.call == call && s.slot.is_some_and(|s| refs.contains(&s)))
+            .collect()
+    }
+    fn walk(case: &Case, list: usize, out: &mut Vec<usize>, resumes: &mut Resumes) {
         for &i in &case.plan.lists[list] {
             let step = &case.plan.steps[i];
             if step.call == Call::Wait {
-                let mut refs = Vec::new();
-                if let Some(pid) = step.num("pid") {
-                    pid.refs(&mut refs);
+                for fork in named(case, step, "pid", Call::Fork) {
+                    let child = fork.child_list.expect("forks have children");
+                    walk(case, child, out, resumes);
                 }
-                for fork in case.plan.steps.iter().filter(|s| s.call == Call::Fork) {
-                    if fork.slot.is_some_and(|s| refs.contains(&s)) {
-                        walk(case, fork.child_list.expect("forks have children"), out);
+            }
+            if matches!(step.call, Call::Resume | Call::Join) {
+                for thread in named(case, step, "thread", Call::Thread) {
+                    let steps = &case.plan.lists[thread.child_list.expect("threads have steps")];
+                    let from = resumes.entry(thread.index).or_insert(0);
+                    for &t in &steps[(*from).min(steps.len())..] {
+                        out.push(t);
+                        *from += 1;
+                        if case.plan.steps[t].call == Call::Pause {
+                            break;
+                        }
                     }
                 }
             }
@@ -40,7 +62,7 @@ pub fn execution_order(case: &Case) -> Vec<usize> {
         }
     }
     let mut out = Vec::new();
-    walk(case, 0, &mut out);
+    walk(case, 0, &mut out, &mut Resumes::new());
     out
 }
 
@@ -115,6 +137,7 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                 let observed = match (s.call, obs, iterations) {
                     // A pid differs every run; that the child started is what matters.
                     (Call::Fork, Obs::Ok { .. }, _) => "child started".to_string(),
+                    (Call::Thread, Obs::Ok { .. }, _) => "thread started".to_string(),
                     (_, _, Some(n)) => format!("{} (iteration {n})", symbols::obs(obs, &env)),
                     (_, _, None) => symbols::obs(obs, &env),
                 };
@@ -578,5 +601,29 @@ expect = { mtime = ">$before", ctime = "$before" }
             r.reason
         );
         assert!(!r.reason.contains("1000000123"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_thread_runs_in_parts_at_its_resume_and_join() {
+        let case = load::case_from_toml(
+            "summary = \"s\"\nsymbols = [\"mmap\"]\nrefs = [\"mmap(2)\"]\n\
+             [[step]]\nid = \"m\"\ncall = \"mmap\"\n\
+             args = { len = \"PAGE\", prot = \"PROT_READ\", flags = \"MAP_PRIVATE|MAP_ANONYMOUS\" }\n\
+             [[step]]\nid = \"t\"\ncall = \"thread\"\n\
+             [[step.child]]\ncall = \"load\"\nargs = { addr = \"$m\" }\n\
+             [[step.child]]\ncall = \"pause\"\n\
+             [[step.child]]\ncall = \"maps\"\nargs = { addr = \"$m\", len = \"PAGE\" }\n\
+             [[step]]\ncall = \"resume\"\nargs = { thread = \"$t\" }\n\
+             [[step]]\ncall = \"munmap\"\nargs = { addr = \"$m\", len = \"PAGE\" }\n\
+             [[step]]\ncall = \"join\"\nargs = { thread = \"$t\" }\n",
+        );
+        let calls: Vec<&str> = execution_order(&case)
+            .into_iter()
+            .map(|i| case.plan.steps[i].spec.name)
+            .collect();
+        assert_eq!(
+            calls,
+            ["mmap", "thread", "load", "pause", "resume", "munmap", "maps", "join"]
+        );
     }
 }

@@ -39,8 +39,10 @@ pub mod nr {
         SYS_mincore as MINCORE, SYS_mlock as MLOCK, SYS_mlock2 as MLOCK2, SYS_mlockall as MLOCKALL,
         SYS_mmap as MMAP, SYS_mprotect as MPROTECT, SYS_mremap as MREMAP, SYS_msync as MSYNC,
         SYS_munlock as MUNLOCK, SYS_munlockall as MUNLOCKALL, SYS_munmap as MUNMAP,
-        SYS_openat as OPENAT, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE, SYS_read as READ,
-        SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_setrlimit as SETRLIMIT, SYS_write as WRITE,
+        SYS_openat as OPENAT, SYS_pipe2 as PIPE2, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE,
+        SYS_read as READ, SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
+        SYS_setrlimit as SETRLIMIT, SYS_splice as SPLICE, SYS_vmsplice as VMSPLICE,
+        SYS_write as WRITE,
     };
     /// mseal(2), Linux 6.10; not yet in every libc.
     pub const MSEAL: libc::c_long = 462;
@@ -160,6 +162,44 @@ pub fn write_from(fd: i32, buf: &[u8], offset: Option<u64>) -> SysResult {
     }
 }
 
+/// sendfile(out, in, offset, count); a given offset is passed through a variable of ours (the
+/// kernel updates it; the case sees only the count).
+pub fn sendfile(out: i32, input: i32, offset: Option<u64>, count: u64) -> SysResult {
+    let mut off = offset.unwrap_or(0) as i64;
+    let ptr = match offset {
+        Some(_) => &mut off as *mut i64 as u64,
+        None => 0,
+    };
+    raw(nr::SENDFILE, [out as u64, input as u64, ptr, count, 0, 0])
+}
+
+/// splice(in, off_in, out, off_out, len, flags), each given offset through a variable of ours.
+pub fn splice(
+    input: i32,
+    off_in: Option<u64>,
+    out: i32,
+    off_out: Option<u64>,
+    len: u64,
+    flags: u64,
+) -> SysResult {
+    let (mut a, mut b) = (off_in.unwrap_or(0) as i64, off_out.unwrap_or(0) as i64);
+    let pa = off_in.map_or(0, |_| &mut a as *mut i64 as u64);
+    let pb = off_out.map_or(0, |_| &mut b as *mut i64 as u64);
+    raw(nr::SPLICE, [input as u64, pa, out as u64, pb, len, flags])
+}
+
+/// vmsplice(fd, {addr, len}, 1, flags): `addr` is the case's memory, passed as is.
+pub fn vmsplice(fd: i32, addr: u64, len: u64, flags: u64) -> SysResult {
+    let iov = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len as usize,
+    };
+    raw(
+        nr::VMSPLICE,
+        [fd as u64, &iov as *const libc::iovec as u64, 1, flags, 0, 0],
+    )
+}
+
 /// openat(AT_FDCWD, path, flags, mode).
 pub fn open(path: &str, flags: u64, mode: u64) -> SysResult {
     let c = CString::new(path).map_err(|_| libc::EINVAL)?;
@@ -250,6 +290,13 @@ pub fn pipe(cloexec: bool) -> Result<(i32, i32), i32> {
     nix::unistd::pipe2(flags)
         .map(|(r, w)| (r.into_raw_fd(), w.into_raw_fd()))
         .map_err(|e| e as i32)
+}
+
+/// pipe2(flags) for a case's `pipe` step: (read end, write end).
+pub fn pipe_with(flags: u64) -> Result<(i32, i32), i32> {
+    let mut fds = [-1i32; 2];
+    raw(nr::PIPE2, [fds.as_mut_ptr() as u64, flags, 0, 0, 0, 0])?;
+    Ok((fds[0], fds[1]))
 }
 
 pub fn close(fd: i32) {

@@ -59,6 +59,19 @@ extern "C" fn count_threads_at_start() {
 #[link_section = ".init_array"]
 static COUNT_THREADS_AT_START: extern "C" fn() = count_threads_at_start;
 
+/// Waits (up to a second) until this process has at most `n` threads. A joined thread has
+/// finished, but the kernel drops it from the count a moment later (pthread_join returns when the
+/// thread clears its tid, before its task is released); a `fork` right after a `join` must not
+/// see it.
+pub fn settle_threads(n: usize) {
+    for _ in 0..10_000 {
+        if thread_count().is_none_or(|c| c <= n) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+}
+
 /// fork(2), from a single-threaded process only (threads an emulator ran before our code are
 /// not counted): a process with more threads gets `ForkError::Threaded` and no child.
 pub fn fork() -> Result<Forked, ForkError> {

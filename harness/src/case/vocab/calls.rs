@@ -103,10 +103,12 @@ pub static CALLS: &[CallSpec] = &[
         role: Role::Setup,
         prototype: false,
         mutable: false,
-        args: &[opt("end", T, "read")],
+        args: &[opt("end", T, "read"), opt("flags", Kind::Num(&[Open]), "0")],
         one_of: &[],
         checks: &[],
-        doc: "makes a pipe; yields the descriptor of `end` (`read` or `write`); both ends stay open",
+        doc: "makes a pipe with pipe2(flags) (`O_NONBLOCK`: a read of an empty pipe fails with EAGAIN \
+              instead of waiting); yields the descriptor of `end` (`read` or `write`); both ends stay \
+              open",
     },
     CallSpec {
         name: "dir",
@@ -423,31 +425,40 @@ pub static CALLS: &[CallSpec] = &[
         call: Call::Write,
         role: Role::Kernel,
         prototype: false,
-        mutable: false,
+        mutable: true,
         args: &[
             req("fd", N),
             opt("text", T, ""),
             opt("fill", N, ""),
             opt("code", T, ""),
+            opt("buf", N, ""),
             opt("len", N, "1"),
             opt("offset", N, ""),
         ],
-        one_of: &[&["text", "fill", "code"]],
+        one_of: &[&["text", "fill", "code", "buf"]],
         checks: &[],
         doc: "writes `text`, or `len` bytes of `fill`, or `len` copies of `code = \"ret\"` (this \
-              architecture's return instruction), with pwrite at `offset` or write without it; \
-              yields the count",
+              architecture's return instruction), or the `len` bytes at address `buf` (a mapping of \
+              the case, passed to the kernel as the user buffer), with pwrite at `offset` or write \
+              without it; yields the count",
     },
     CallSpec {
         name: "read",
         call: Call::Read,
         role: Role::Kernel,
         prototype: false,
-        mutable: false,
-        args: &[req("fd", N), req("len", N), opt("offset", N, "")],
+        mutable: true,
+        args: &[
+            req("fd", N),
+            req("len", N),
+            opt("offset", N, ""),
+            opt("buf", N, ""),
+        ],
         one_of: &[],
         checks: &["text", "hex", "byte"],
-        doc: "reads `len` bytes with pread at `offset` or read without it; yields the count",
+        doc: "reads `len` bytes with pread at `offset` or read without it, into the harness's buffer \
+              or, with `buf`, into the case's memory at that address (the kernel's user buffer); \
+              yields the count; the bytes that arrived are checked with `text`, `hex` or `byte`",
     },
     CallSpec {
         name: "fsync",
@@ -470,6 +481,59 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &[],
         doc: "fchmod(fd, mode)",
+    },
+    CallSpec {
+        name: "sendfile",
+        call: Call::Sendfile,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("out", N),
+            req("in", N),
+            opt("offset", N, ""),
+            req("count", N),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "sendfile(out, in, offset, count): without `offset` from the file offset of `in`, with \
+              it through a harness variable holding that offset; yields the count",
+    },
+    CallSpec {
+        name: "splice",
+        call: Call::Splice,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("in", N),
+            opt("off-in", N, ""),
+            req("out", N),
+            opt("off-out", N, ""),
+            req("len", N),
+            opt("flags", Kind::Num(&[Splice]), "0"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "splice(in, off-in, out, off-out, len, flags); an offset given is passed through a \
+              harness variable, one left out as NULL; yields the count",
+    },
+    CallSpec {
+        name: "vmsplice",
+        call: Call::Vmsplice,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("fd", N),
+            req("addr", N),
+            req("len", N),
+            opt("flags", Kind::Num(&[Splice]), "0"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "vmsplice(fd, one iovec {addr, len}, 1, flags): a pipe's write end takes the memory at \
+              `addr`, its read end fills it; yields the count",
     },
     CallSpec {
         name: "load",
@@ -587,6 +651,52 @@ pub static CALLS: &[CallSpec] = &[
         checks: &[],
         doc: "sleeps `ms` milliseconds, so that a clock with coarse ticks (file timestamps) moves \
               on before the next step",
+    },
+    CallSpec {
+        name: "thread",
+        call: Call::Thread,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[],
+        one_of: &[],
+        checks: &[],
+        doc: "starts a thread that runs the `[[step.child]]` steps, a part at a time: each `resume` \
+              runs them up to the next `pause`, and `join` runs the rest and joins the thread; the \
+              starting thread waits meanwhile, so steps never overlap",
+    },
+    CallSpec {
+        name: "pause",
+        call: Call::Pause,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[],
+        one_of: &[],
+        checks: &[],
+        doc: "in a thread's steps: hands control back to the thread that ran `resume`",
+    },
+    CallSpec {
+        name: "resume",
+        call: Call::Resume,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[req("thread", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "runs the thread `thread` names up to its next `pause`, and waits for it to get there",
+    },
+    CallSpec {
+        name: "join",
+        call: Call::Join,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[req("thread", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "runs the thread `thread` names to the end of its steps and joins it",
     },
     CallSpec {
         name: "let",

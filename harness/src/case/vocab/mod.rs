@@ -47,6 +47,9 @@ pub enum Call {
     Read,
     Fsync,
     Fchmod,
+    Sendfile,
+    Splice,
+    Vmsplice,
     // Memory, through the mapping.
     Load,
     Store,
@@ -58,6 +61,10 @@ pub enum Call {
     Wait,
     Exec,
     Sleep,
+    Thread,
+    Pause,
+    Resume,
+    Join,
     // Looking.
     Let,
     Maps,

@@ -5,6 +5,7 @@
 //! This is how the kernel's own exception tables recover user copies; no setjmp/longjmp is
 //! involved.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 
 #[cfg(not(target_os = "linux"))]
@@ -51,10 +52,16 @@ pub struct Fault {
     pub addr: u64,
 }
 
-static LAST_SIGNO: AtomicI32 = AtomicI32::new(0);
-static LAST_CODE: AtomicI32 = AtomicI32::new(0);
-static LAST_ADDR: AtomicU64 = AtomicU64::new(0);
-/// The target of the `jump` in progress, 0 when none.
+// Per thread: a fault is taken, and recorded, by the thread whose probe touched the address,
+// whichever thread of a case runs. Constant-initialised and without destructors, so writing it
+// is a plain thread-local access, which the signal handler makes only for a fault in a probe.
+thread_local! {
+    static LAST_FAULT: Cell<Fault> = const { Cell::new(Fault { signo: 0, code: 0, addr: 0 }) };
+}
+/// The target of the `jump` in progress, 0 when none. Process-wide, not per thread: one thread
+/// of a case runs steps at a time, and the handler must decide whether a fault is the harness's
+/// own without touching thread-local storage, which a case's thread may have unmapped along with
+/// the top of its stack.
 static CALL_TARGET: AtomicU64 = AtomicU64::new(0);
 /// Where the handler reports faults it cannot recover from.
 static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
@@ -63,11 +70,7 @@ static CRASH_FD: AtomicI32 = AtomicI32::new(-1);
 pub const CRASH_STATUS: i32 = 70;
 
 fn take_fault() -> Fault {
-    Fault {
-        signo: LAST_SIGNO.load(SeqCst),
-        code: LAST_CODE.load(SeqCst),
-        addr: LAST_ADDR.load(SeqCst),
-    }
+    LAST_FAULT.with(Cell::get)
 }
 
 /// Copies `len` bytes from `src` to `dst`; either may be an address under test.
@@ -102,6 +105,15 @@ pub fn call(addr: u64) -> Result<(), Fault> {
 /// Unrecoverable faults are written as a Crash record to `crash_fd`.
 pub fn install(crash_fd: i32) {
     CRASH_FD.store(crash_fd, SeqCst);
+    install_thread();
+    install_handlers();
+}
+
+/// Gives the calling thread its own alternate signal stack for the handler (an alternate stack
+/// is per thread: a case's thread that faults, say after unmapping its own stack, needs one of
+/// its own). `install` does it for the thread that installs the handler; every other thread
+/// that runs steps calls this first.
+pub fn install_thread() {
     const ALT_SIZE: usize = 256 * 1024;
     if let Some(stack) = super::fenced_region(ALT_SIZE) {
         let ss = libc::stack_t {
@@ -114,6 +126,9 @@ pub fn install(crash_fd: i32) {
             libc::sigaltstack(&ss, std::ptr::null_mut());
         }
     }
+}
+
+fn install_handlers() {
     for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE] {
         // SAFETY: `on_fault` is async-signal-safe (atomics, write(2), _exit), and the sigaction
         // struct is fully initialised before use.
@@ -142,9 +157,7 @@ extern "C" fn on_fault(signo: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c
             (ip == load || ip == store) && (signo == libc::SIGSEGV || signo == libc::SIGBUS);
         let in_call = target != 0 && ip == target && signo == libc::SIGSEGV;
         if in_copy || in_call {
-            LAST_SIGNO.store(signo, SeqCst);
-            LAST_CODE.store(code, SeqCst);
-            LAST_ADDR.store(addr, SeqCst);
+            LAST_FAULT.with(|f| f.set(Fault { signo, code, addr }));
             let landing = if in_call {
                 &raw const mmcheck_probe_call_landing as u64
             } else {
