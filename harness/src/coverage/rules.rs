@@ -192,13 +192,25 @@ pub fn extract(page: &str, text: &str, scope: Scope) -> PageRules {
         }
         match scope {
             Scope::Entries(files) => {
-                for e in s.entries.iter().filter(|e| {
+                let mut i = 0;
+                while i < s.entries.len() {
+                    let e = &s.entries[i];
                     let tag = man::plain(&e.tag);
-                    files
+                    i += 1;
+                    if !files
                         .iter()
                         .any(|f| tag.split_whitespace().next() == Some(f))
-                }) {
-                    file_paragraphs(&mut out, s, e);
+                    {
+                        continue;
+                    }
+                    // The file's own paragraphs, then the items listed inside its body.
+                    let mut parts: Vec<String> = e.body.iter().map(man::plain).collect();
+                    while let Some(inner) = s.entries.get(i).filter(|n| n.depth > e.depth) {
+                        let body: Vec<String> = inner.body.iter().map(man::plain).collect();
+                        parts.push(format!("{}: {}", man::plain(&inner.tag), body.join(" ")));
+                        i += 1;
+                    }
+                    file_paragraphs(&mut out, s, e, &parts, &mut skipped);
                 }
             }
             Scope::All | Scope::Subsections(..) => {
@@ -264,14 +276,24 @@ fn entries(out: &mut PageRules, s: &Section, want: &dyn Fn(&Entry) -> bool) {
     }
 }
 
-/// A /proc file's entry: each paragraph of its body is a rule.
-fn file_paragraphs(out: &mut PageRules, s: &Section, e: &Entry) {
+/// A /proc file's entry: each paragraph of its body, and each item of a list in it, is a rule.
+fn file_paragraphs(
+    out: &mut PageRules,
+    s: &Section,
+    e: &Entry,
+    parts: &[String],
+    skipped: &mut std::collections::BTreeMap<NotARule, usize>,
+) {
     let tag = man::plain(&e.tag);
     let file = short_tag(&tag);
     let mut n = 0;
-    for p in &e.body {
-        let text = man::plain(p);
+    for text in parts {
         if text.contains('\n') {
+            *skipped.entry(NotARule::Listing).or_default() += 1;
+            continue;
+        }
+        if let Some(why) = not_a_rule(text) {
+            *skipped.entry(why).or_default() += 1;
             continue;
         }
         n += 1;
@@ -279,7 +301,7 @@ fn file_paragraphs(out: &mut PageRules, s: &Section, e: &Entry) {
             id: format!("{} {} {} #{n}", out.page, s.name, file),
             page: out.page.clone(),
             section: s.name.clone(),
-            sub: None,
+            sub: e.sub.clone(),
             tag: Some(tag.clone()),
             kind: Kind::Entry,
             text: text.trim().to_string(),
@@ -495,6 +517,36 @@ int main(void) { }
         );
         assert_eq!(p.rules[0].tag_symbols(), ["MAP_HUGE_2MB", "MAP_HUGE_1GB"]);
         assert_eq!(p.rules[5].text, "(since Linux 2.6.12) length was 0.");
+    }
+
+    #[test]
+    fn a_file_entry_yields_its_paragraphs_and_the_items_listed_in_it() {
+        let page = ".TH proc 5 x \"Linux man-pages 6.03\"\n.SH DESCRIPTION\n.SS Files\n\
+                    .TP\n.IR /proc/ pid /pagemap\nOne value a page, as follows:\n.RS\n.TP\n63\n\
+                    The page is present.\n.TP\n62\nSwapped.\n.RE\n.IP\nUse maps first.\n\
+                    .TP\n.IR /proc/ pid /stat\nNot ours.\n";
+        let p = extract("proc(5)", page, Scope::Entries(&["/proc/pid/pagemap"]));
+        let rules: Vec<(&str, &str)> = p
+            .rules
+            .iter()
+            .map(|r| (r.id.as_str(), r.text.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (
+                    "proc(5) DESCRIPTION /proc/pid/pagemap #1",
+                    "Use maps first."
+                ),
+                (
+                    "proc(5) DESCRIPTION /proc/pid/pagemap #2",
+                    "63: The page is present."
+                ),
+                ("proc(5) DESCRIPTION /proc/pid/pagemap #3", "62: Swapped."),
+            ]
+        );
+        assert_eq!(p.rules[0].sub.as_deref(), Some("Files"));
+        assert_eq!(p.not_rules, [(NotARule::Introduction, 1)]);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Entry {
     pub body: Vec<Spans>,
     /// The `.SS` subsection the entry is in, if any.
     pub sub: Option<String>,
+    /// How deep in `.RS` blocks its tag stands: the entries of a list inside an entry's body
+    /// are deeper than that entry (proc(5)'s pagemap bits under /proc/pid/pagemap).
+    pub depth: usize,
 }
 
 /// A section (`.SH NAME`), its subsections flattened in order.
@@ -217,6 +220,7 @@ impl Parser {
                 tag,
                 body: Vec::new(),
                 sub: self.sub.clone(),
+                depth: self.depth,
             });
             self.open.push((self.depth, s.entries.len() - 1));
         }
