@@ -242,6 +242,10 @@ pub static CONSTANTS: &[Constant] = &[
     c("RLIMIT_MEMLOCK", Rlimit, 8),
     c("RLIMIT_AS", Rlimit, 9),
     c("RLIM_INFINITY", Misc, u64::MAX),
+    // personality(2): include/uapi/linux/personality.h, the same on every architecture.
+    c("PER_LINUX", Misc, 0),
+    c("ADDR_NO_RANDOMIZE", Misc, 0x004_0000),
+    c("READ_IMPLIES_EXEC", Misc, 0x040_0000),
     // userfaultfd(2) and ioctl_userfaultfd(2): include/uapi/linux/userfaultfd.h, the same on
     // every architecture.
     c("UFFD_USER_MODE_ONLY", Uffd, 1),

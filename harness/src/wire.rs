@@ -60,6 +60,10 @@ pub enum Data {
         #[serde(default)]
         ctime_ns: i64,
     },
+    /// `status`: VmLck of /proc/self/status, in bytes.
+    Status {
+        vmlck: u64,
+    },
     /// `seals`: the seals F_GET_SEALS reported.
     Seals(u64),
     Faults {

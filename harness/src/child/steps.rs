@@ -264,6 +264,14 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         },
         Locate => locate(state, step.text("what").unwrap_or("")),
         Selftest => selftest(state, step.text("act").unwrap_or(""), v.get("status")),
+        Status => match procfs::vmlck() {
+            Some(vmlck) => with(0, Data::Status { vmlck }),
+            None => Obs::NotRun {
+                reason: "/proc/self/status has no VmLck line".into(),
+            },
+        },
+        Personality => from(sys::raw(nr::PERSONALITY, [v.get("persona"), 0, 0, 0, 0, 0])),
+        DropCap => drop_cap(step.text("cap").unwrap_or("")),
         Faults => {
             let now = sys::fault_counts();
             let (base_min, base_maj) = std::mem::replace(&mut state.faults_base, now);
@@ -502,4 +510,26 @@ pub(super) fn compare(v: &Values) -> Obs {
         .find(|&i| file.get(i) != Some(&mem[i]))
         .map(|i| i as u64);
     with(0, Data::Diff(diff))
+}
+
+/// Drops a capability from the effective, permitted and inheritable sets, for the rest of the
+/// process's life.
+fn drop_cap(name: &str) -> Obs {
+    let Ok(cap) = name.parse::<caps::Capability>() else {
+        return Obs::NotRun {
+            reason: format!("`{name}` is not a capability (CAP_IPC_LOCK, CAP_SYS_ADMIN, ...)"),
+        };
+    };
+    for set in [
+        caps::CapSet::Effective,
+        caps::CapSet::Permitted,
+        caps::CapSet::Inheritable,
+    ] {
+        if let Err(e) = caps::drop(None, set, cap) {
+            return Obs::NotRun {
+                reason: format!("cannot drop {cap}: {e}"),
+            };
+        }
+    }
+    ok(0)
 }

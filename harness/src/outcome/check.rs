@@ -186,6 +186,9 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
         (Check::Rss(c), Some(Data::Smaps(got))) => {
             compare("Rss (bytes)", c, got.iter().map(|m| m.rss).sum(), env)
         }
+        (Check::Locked(c), Some(Data::Status { vmlck })) => {
+            compare("VmLck (bytes)", c, *vmlck, env)
+        }
         (Check::Locked(c), Some(Data::Smaps(got))) => {
             compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
         }

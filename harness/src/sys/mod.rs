@@ -39,8 +39,9 @@ pub mod nr {
         SYS_mincore as MINCORE, SYS_mlock as MLOCK, SYS_mlock2 as MLOCK2, SYS_mlockall as MLOCKALL,
         SYS_mmap as MMAP, SYS_mprotect as MPROTECT, SYS_mremap as MREMAP, SYS_msync as MSYNC,
         SYS_munlock as MUNLOCK, SYS_munlockall as MUNLOCKALL, SYS_munmap as MUNMAP,
-        SYS_openat as OPENAT, SYS_pipe2 as PIPE2, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE,
-        SYS_read as READ, SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
+        SYS_openat as OPENAT, SYS_personality as PERSONALITY, SYS_pipe2 as PIPE2,
+        SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE, SYS_read as READ,
+        SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_sendfile as SENDFILE,
         SYS_setrlimit as SETRLIMIT, SYS_splice as SPLICE, SYS_vmsplice as VMSPLICE,
         SYS_write as WRITE,
     };

@@ -71,6 +71,9 @@ pub enum Call {
     Smaps,
     Stat,
     Faults,
+    Status,
+    Personality,
+    DropCap,
     Pagemap,
     ClearRefs,
     // The harness itself.
