@@ -94,6 +94,12 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             }
         }
     }
+    // The processor's feature as much as the kernel's: a snapshot records where it is missing.
+    if r.pkeys {
+        if let Some(why) = &host.no_pkeys {
+            return Err(Unmet::kernel(why.clone()));
+        }
+    }
     Ok(())
 }
 
