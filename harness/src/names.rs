@@ -25,6 +25,9 @@ pub enum Family {
     UffdWp,
     UffdFault,
     UffdEvent,
+    Pkey,
+    Pr,
+    Mdwe,
     Misc,
 }
 
@@ -51,6 +54,9 @@ impl Family {
             Family::UffdWp => "write-protect mode (UFFDIO_WRITEPROTECT_MODE_*)",
             Family::UffdFault => "page-fault flag (UFFD_PAGEFAULT_FLAG_*)",
             Family::UffdEvent => "userfaultfd event (UFFD_EVENT_*)",
+            Family::Pkey => "protection key access right (PKEY_*)",
+            Family::Pr => "prctl option (PR_*)",
+            Family::Mdwe => "memory-deny-write-execute flag (PR_MDWE_*)",
             Family::Misc => "constant",
         }
     }
@@ -59,7 +65,7 @@ impl Family {
     pub fn is_bitmask(self) -> bool {
         !matches!(
             self,
-            Family::Madv | Family::Rlimit | Family::UffdEvent | Family::Misc
+            Family::Madv | Family::Rlimit | Family::UffdEvent | Family::Pr | Family::Misc
         )
     }
 }
@@ -241,6 +247,12 @@ pub static CONSTANTS: &[Constant] = &[
     c("RLIMIT_NOFILE", Rlimit, 7),
     c("RLIMIT_MEMLOCK", Rlimit, 8),
     c("RLIMIT_AS", Rlimit, 9),
+    c("PKEY_DISABLE_ACCESS", Pkey, 0x1),
+    c("PKEY_DISABLE_WRITE", Pkey, 0x2),
+    c("PR_SET_MDWE", Pr, 65),
+    c("PR_GET_MDWE", Pr, 66),
+    c("PR_MDWE_REFUSE_EXEC_GAIN", Mdwe, 0x1),
+    c("PR_MDWE_NO_INHERIT", Mdwe, 0x2),
     c("RLIM_INFINITY", Misc, u64::MAX),
     // personality(2): include/uapi/linux/personality.h, the same on every architecture.
     c("PER_LINUX", Misc, 0),
@@ -779,6 +791,13 @@ mod tests {
             ("FALLOC_FL_PUNCH_HOLE", libc::FALLOC_FL_PUNCH_HOLE as i64),
             ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK as i64),
             ("RLIMIT_AS", libc::RLIMIT_AS as i64),
+            ("PR_SET_MDWE", libc::PR_SET_MDWE as i64),
+            ("PR_GET_MDWE", libc::PR_GET_MDWE as i64),
+            (
+                "PR_MDWE_REFUSE_EXEC_GAIN",
+                libc::PR_MDWE_REFUSE_EXEC_GAIN as i64,
+            ),
+            ("PR_MDWE_NO_INHERIT", libc::PR_MDWE_NO_INHERIT as i64),
         ];
         for (name, want) in checks {
             assert_eq!(constant(name).unwrap().value as i64, *want, "{name}");

@@ -143,6 +143,55 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         )),
         UffdServe => super::uffd::serve(state, step, v),
         UffdServed => super::uffd::served(state),
+        PkeyAlloc => raw(
+            nr::PKEY_ALLOC,
+            [v.get("flags"), v.get("access-rights"), 0, 0, 0, 0],
+        ),
+        PkeyMprotect => raw(
+            nr::PKEY_MPROTECT,
+            [
+                v.get("addr"),
+                v.get("len"),
+                v.get("prot"),
+                v.get("pkey"),
+                0,
+                0,
+            ],
+        ),
+        PkeyFree => raw(nr::PKEY_FREE, [v.get("pkey"), 0, 0, 0, 0, 0]),
+        PkeySet => match sys::set_pkey_rights(v.get("pkey"), v.get("rights")) {
+            Ok(()) => ok(0),
+            Err(reason) => Obs::NotRun { reason },
+        },
+        Prctl => raw(
+            nr::PRCTL,
+            [
+                v.get("option"),
+                v.get("arg2"),
+                v.get("arg3"),
+                v.get("arg4"),
+                v.get("arg5"),
+                0,
+            ],
+        ),
+        PidfdOpen => raw(
+            nr::PIDFD_OPEN,
+            [
+                v.opt("pid").unwrap_or(sys::pid() as u64),
+                v.get("flags"),
+                0,
+                0,
+                0,
+                0,
+            ],
+        ),
+        ProcessMadvise => from(sys::process_madvise(
+            v.get("pidfd"),
+            v.get("addr"),
+            v.get("len"),
+            v.get("advice"),
+            v.get("flags"),
+        )),
         Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
         Fallocate => raw(
             nr::FALLOCATE,

@@ -106,6 +106,9 @@ const ALL: &[Family] = &[
     Family::Falloc,
     Family::Splice,
     Family::Rlimit,
+    Family::Pkey,
+    Family::Pr,
+    Family::Mdwe,
 ];
 
 pub fn parse_when(text: &str) -> Result<Expr, String> {

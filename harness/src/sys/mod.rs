@@ -45,8 +45,98 @@ pub mod nr {
         SYS_setrlimit as SETRLIMIT, SYS_splice as SPLICE, SYS_vmsplice as VMSPLICE,
         SYS_write as WRITE,
     };
+    pub use libc::{
+        SYS_pidfd_open as PIDFD_OPEN, SYS_prctl as PRCTL, SYS_process_madvise as PROCESS_MADVISE,
+    };
     /// mseal(2), Linux 6.10; not yet in every libc.
     pub const MSEAL: libc::c_long = 462;
+
+    // The protection key calls (Linux 4.9) have numbers of their own on each architecture, and
+    // libc lacks them for powerpc64.
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_MPROTECT: libc::c_long = 329;
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_ALLOC: libc::c_long = 330;
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_FREE: libc::c_long = 331;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_MPROTECT: libc::c_long = 288;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_ALLOC: libc::c_long = 289;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_FREE: libc::c_long = 290;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_ALLOC: libc::c_long = 384;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_FREE: libc::c_long = 385;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_MPROTECT: libc::c_long = 386;
+
+    #[cfg(all(test, not(target_arch = "powerpc64")))]
+    #[test]
+    fn pkey_numbers_agree_with_libc() {
+        assert_eq!(PKEY_MPROTECT, libc::SYS_pkey_mprotect);
+        assert_eq!(PKEY_ALLOC, libc::SYS_pkey_alloc);
+        assert_eq!(PKEY_FREE, libc::SYS_pkey_free);
+    }
+}
+
+/// Whether this kernel and processor give protection keys to a process: one can be allocated
+/// (and is freed again). The errno otherwise: ENOSPC without hardware or kernel support,
+/// ENOSYS where the call does not exist.
+pub fn pkeys_available() -> Result<(), i32> {
+    let key = raw(nr::PKEY_ALLOC, [0; 6])?;
+    raw(nr::PKEY_FREE, [key, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// Sets the calling thread's rights for protection key `pkey` (PKEY_DISABLE_ACCESS,
+/// PKEY_DISABLE_WRITE) in the x86 PKRU register, without a system call, as pkeys(7) describes.
+/// `Err` with the reason where this cannot be done: another architecture (arm64's POR_EL0 and
+/// powerpc's AMR are not written here), or a key or rights out of range.
+pub fn set_pkey_rights(pkey: u64, rights: u64) -> Result<(), String> {
+    if pkey > 15 || rights > 3 {
+        return Err(format!(
+            "PKRU holds keys 0 to 15 and rights 0 to 3; got key {pkey}, rights {rights}"
+        ));
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Callers run it only where pkey_alloc gave a key, so the kernel has set CR4.PKE and
+        // RDPKRU/WRPKRU do not raise #UD.
+        let shift = 2 * pkey as u32;
+        let mut pkru: u32;
+        // SAFETY: RDPKRU reads the thread's PKRU register into eax (ecx must be 0, edx is
+        // clobbered); it touches no memory.
+        unsafe {
+            std::arch::asm!("rdpkru", in("ecx") 0u32, out("eax") pkru, out("edx") _,
+                options(nomem, nostack, preserves_flags));
+        }
+        pkru = (pkru & !(3 << shift)) | ((rights as u32) << shift);
+        // SAFETY: WRPKRU changes only which pages tagged with a key this thread may access;
+        // no Rust invariant depends on it. A case that takes away the rights of key 0, which the
+        // harness's own memory carries, crashes only its own child, which is reported BROKEN.
+        unsafe {
+            std::arch::asm!("wrpkru", in("eax") pkru, in("ecx") 0u32, in("edx") 0u32,
+                options(nostack, preserves_flags));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Err("setting a key's rights without pkey_alloc is written for x86_64 (WRPKRU) only".into())
+    }
+}
+
+/// process_madvise(pidfd, iovec, 1, advice, flags) with the one range [addr, addr+len).
+pub fn process_madvise(pidfd: u64, addr: u64, len: u64, advice: u64, flags: u64) -> SysResult {
+    let iov = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len as usize,
+    };
+    raw(
+        nr::PROCESS_MADVISE,
+        [pidfd, &iov as *const _ as u64, 1, advice, flags, 0],
+    )
 }
 
 /// Memory for the harness's own use in a case child, between two PROT_NONE guard pages, so that

@@ -729,9 +729,9 @@ pub static CALLS: &[CallSpec] = &[
         mutable: false,
         args: &[req("addr", N), req("len", N)],
         one_of: &[],
-        checks: &["vmflags", "rss", "locked"],
+        checks: &["vmflags", "rss", "locked", "anon-huge", "pkey"],
         doc: "reads /proc/self/smaps for the mappings overlapping [addr, addr+len): their VmFlags, \
-              and Rss and Locked summed, in bytes",
+              Rss, Locked and AnonHugePages summed, in bytes, and each one's ProtectionKey",
     },
     CallSpec {
         name: "stat",
@@ -846,5 +846,100 @@ pub static CALLS: &[CallSpec] = &[
               pipe; `half-record` writes the start of a record and exits; `exit` exits with `status` \
               without reporting; `sigkill` kills the child with SIGKILL. Only for the runner's own \
               fixtures: a case under cases/ that uses it is refused by `cargo test`",
+    },
+    CallSpec {
+        name: "pkey_alloc",
+        call: Call::PkeyAlloc,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[opt("flags", N, "0"), opt("access-rights", Kind::Num(&[Pkey]), "0")],
+        one_of: &[],
+        checks: &[],
+        doc: "pkey_alloc(flags, access-rights), as a raw system call: allocates a protection key \
+              whose rights for this thread start as `access-rights`; yields the key",
+    },
+    CallSpec {
+        name: "pkey_mprotect",
+        call: Call::PkeyMprotect,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[req("addr", N), req("len", N), req("prot", PROT), req("pkey", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "pkey_mprotect(addr, len, prot, pkey), as a raw system call: mprotect that also tags \
+              the pages with protection key `pkey` (-1: leave the key as it is)",
+    },
+    CallSpec {
+        name: "pkey_free",
+        call: Call::PkeyFree,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[req("pkey", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "pkey_free(pkey), as a raw system call",
+    },
+    CallSpec {
+        name: "pkey_set",
+        call: Call::PkeySet,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[req("pkey", N), req("rights", Kind::Num(&[Pkey]))],
+        one_of: &[],
+        checks: &[],
+        doc: "sets the calling thread's `rights` for key `pkey` in the rights register, without a \
+              system call (x86_64 only: WRPKRU; not run elsewhere)",
+    },
+    CallSpec {
+        name: "prctl",
+        call: Call::Prctl,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("option", Kind::Num(&[Pr])),
+            opt("arg2", Kind::Num(&[Mdwe]), "0"),
+            opt("arg3", N, "0"),
+            opt("arg4", N, "0"),
+            opt("arg5", N, "0"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "prctl(option, arg2, arg3, arg4, arg5), as a raw system call; yields what it returns \
+              (PR_GET_MDWE: the flags set)",
+    },
+    CallSpec {
+        name: "pidfd_open",
+        call: Call::PidfdOpen,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[opt("pid", N, ""), opt("flags", N, "0")],
+        one_of: &[],
+        checks: &[],
+        doc: "pidfd_open(pid, flags): a PID file descriptor for `pid` (a `fork` step's id), or for \
+              the calling process when `pid` is left out; yields the descriptor",
+    },
+    CallSpec {
+        name: "process_madvise",
+        call: Call::ProcessMadvise,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("pidfd", N),
+            req("addr", N),
+            req("len", N),
+            req("advice", Kind::Num(&[Madv])),
+            opt("flags", N, "0"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "process_madvise(pidfd, iovec, 1, advice, flags) with one iovec, [addr, addr+len), \
+              in the address space of the process `pidfd` refers to; yields the bytes advised",
     },
 ];

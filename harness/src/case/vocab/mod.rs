@@ -40,6 +40,13 @@ pub enum Call {
     // Serving userfaultfd faults from a second thread.
     UffdServe,
     UffdServed,
+    PkeyAlloc,
+    PkeyMprotect,
+    PkeyFree,
+    PkeySet,
+    Prctl,
+    PidfdOpen,
+    ProcessMadvise,
     // Files.
     Ftruncate,
     Fallocate,
