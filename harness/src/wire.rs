@@ -60,9 +60,9 @@ pub enum Data {
         #[serde(default)]
         ctime_ns: i64,
     },
-    /// `status`: VmLck of /proc/self/status, in bytes.
+    /// `status`: VmLck of /proc/self/status, in bytes; `None` when the file has no such line.
     Status {
-        vmlck: u64,
+        vmlck: Option<u64>,
     },
     /// `seals`: the seals F_GET_SEALS reported.
     Seals(u64),

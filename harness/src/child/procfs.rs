@@ -45,8 +45,16 @@ pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), S
 pub(super) fn maps(addr: u64, len: u64) -> Obs {
     let end = addr.saturating_add(len);
     let mut entries = Vec::new();
+    // The harness's own executable: where its code lies in the file depends on the build (the
+    // test binary, the static one), so its mappings are shown without a path or an offset.
+    let exe = std::fs::read_link("/proc/self/exe")
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned());
     let read = proc_lines("/proc/self/maps", |l| {
-        if let Some(m) = parse_maps_line(l) {
+        if let Some(mut m) = parse_maps_line(l) {
+            if exe.as_deref() == Some(m.path.as_str()) {
+                m.path = "[mmcheck]".into();
+            }
             if m.start < end && m.end > addr {
                 entries.push(MapsEntry {
                     // Clipping moves the start: the file offset moves with it.

@@ -264,7 +264,8 @@ pub fn obs(o: &Obs, env: &Regions) -> String {
             Some(Data::Smaps(m)) => smaps(m, env),
             // The times differ every run: a `stat` step's contract compares them, never shows.
             Some(Data::Stat { size, blocks, .. }) => format!("st_size {size}, st_blocks {blocks}"),
-            Some(Data::Status { vmlck }) => format!("VmLck {vmlck}"),
+            Some(Data::Status { vmlck: Some(v) }) => format!("VmLck {v}"),
+            Some(Data::Status { vmlck: None }) => "no VmLck line in /proc/self/status".into(),
             Some(Data::Seals(0)) => "no seals".into(),
             Some(Data::Seals(s)) => format!("seals {}", seals(*s)),
             Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
