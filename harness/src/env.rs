@@ -235,10 +235,17 @@ fn find_scratch(default: &Path) -> (Vec<(String, PathBuf)>, Vec<String>) {
             }
             None => continue,
         };
-        if sys::writable(&dir) && !found.iter().any(|(n, _)| n == name) {
-            found.push((name.to_string(), dir));
-            if i >= given {
-                searched.push(name.to_string());
+        if !sys::writable(&dir) {
+            continue;
+        }
+        // A tmpfs mounted noexec serves the cases that ask for one, and plain tmpfs cases too.
+        let noexec = (name == "tmpfs" && sys::mounted_noexec(&dir)).then_some("tmpfs-noexec");
+        for name in std::iter::once(name).chain(noexec) {
+            if !found.iter().any(|(n, _)| n == name) {
+                found.push((name.to_string(), dir.clone()));
+                if i >= given {
+                    searched.push(name.to_string());
+                }
             }
         }
     }

@@ -190,6 +190,8 @@ pub static CONSTANTS: &[Constant] = &[
     c("MFD_HUGETLB", Mfd, 0x04),
     c("MFD_NOEXEC_SEAL", Mfd, 0x08),
     c("MFD_EXEC", Mfd, 0x10),
+    c("MFD_HUGE_2MB", Mfd, 21 << 26),
+    c("MFD_HUGE_1GB", Mfd, 30 << 26),
     c("O_RDONLY", Open, 0o0),
     c("O_WRONLY", Open, 0o1),
     c("O_RDWR", Open, 0o2),
@@ -325,7 +327,7 @@ fn huge_size(shift: u64) -> String {
 fn is_alias(name: &str) -> bool {
     matches!(
         name,
-        "MAP_ANON" | "MAP_FILE" | "MAP_HUGE_2MB" | "MAP_HUGE_1GB"
+        "MAP_ANON" | "MAP_FILE" | "MAP_HUGE_2MB" | "MAP_HUGE_1GB" | "MFD_HUGE_2MB" | "MFD_HUGE_1GB"
     )
 }
 

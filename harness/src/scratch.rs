@@ -212,7 +212,7 @@ pub fn sweep_stale(base: &Path) -> Vec<PathBuf> {
         if alive {
             continue;
         }
-        for fs in ["tmpfs", "ext4", "xfs", "btrfs"] {
+        for fs in crate::case::load::FILESYSTEMS {
             let dir = root.join(fs);
             if is_mount_point(&dir) {
                 let _ = Command::new("umount").arg("-l").arg(&dir).status();
@@ -238,19 +238,17 @@ fn is_mount_point(dir: &Path) -> bool {
 fn mount_one(root: &Path, fs: &str) -> Result<PathBuf, ScratchError> {
     let dir = root.join(fs);
     std::fs::create_dir(&dir).map_err(ScratchError::MountPoint)?;
-    if fs == "tmpfs" {
+    if fs == "tmpfs" || fs == "tmpfs-noexec" {
         // huge=never: what a case sees must not depend on the machine's THP setting.
+        let options = match fs {
+            "tmpfs" => "size=1g,huge=never,mode=0777",
+            _ => "size=64m,huge=never,mode=0777,noexec",
+        };
         let mut mount = Command::new("mount");
         mount
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                "size=1g,huge=never,mode=0777",
-                "mmcheck-tmpfs",
-            ])
+            .args(["-t", "tmpfs", "-o", options, &format!("mmcheck-{fs}")])
             .arg(&dir);
-        return run("mounting a tmpfs", &mut mount).map(|_| dir);
+        return run(&format!("mounting a {fs}"), &mut mount).map(|_| dir);
     }
     let Some((_, mkfs, package)) = MKFS.iter().find(|(name, _, _)| *name == fs) else {
         return Err(ScratchError::UnknownFs(fs.to_string()));

@@ -53,7 +53,15 @@ pub enum Data {
     Stat {
         size: u64,
         blocks: u64,
+        /// st_mtime and st_ctime in nanoseconds since the epoch: compared with another `stat`
+        /// step's, never shown (they differ every run).
+        #[serde(default)]
+        mtime_ns: i64,
+        #[serde(default)]
+        ctime_ns: i64,
     },
+    /// `seals`: the seals F_GET_SEALS reported.
+    Seals(u64),
     Faults {
         minflt: u64,
         majflt: u64,

@@ -235,7 +235,7 @@ fn child_log() -> Option<i32> {
 fn read_log(fd: i32) -> String {
     // Sized by what is there (nearly always nothing): a zeroed 64 KiB buffer per case would cost
     // page faults on the worker's hot path.
-    let len = sys::fstat(fd).map_or(0, |(size, _)| size.min(64 << 10));
+    let len = sys::fstat(fd).map_or(0, |st| st.size.min(64 << 10));
     if len == 0 {
         return String::new();
     }

@@ -59,6 +59,11 @@ fn unknown_call_suggests_the_nearest() {
 }
 
 #[test]
+fn times_compare_only_with_an_earlier_stat() {
+    insta::assert_snapshot!(rejected("time-not-from-stat"));
+}
+
+#[test]
 fn every_error_of_every_file_is_listed_before_anything_runs() {
     let stderr = rejected("many");
     for file in [

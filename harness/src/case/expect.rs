@@ -372,6 +372,40 @@ impl Loader<'_> {
                 }
             }
         }
+        if let Some(v) = &e.seals {
+            if allow(self, "seals", v.span()) {
+                let f = format!("{field}.seals");
+                if let Some(x) = self.value_expr(v, &[names::Family::Seal], &f, &resolve) {
+                    checks.push(Check::Seals(x));
+                }
+            }
+        }
+        type MakeTimeCheck = fn(Compare, usize) -> Check;
+        let times: [(&str, &Option<Spanned<Value>>, MakeTimeCheck); 2] = [
+            ("mtime", &e.mtime, Check::Mtime),
+            ("ctime", &e.ctime, Check::Ctime),
+        ];
+        for (name, value, make) in times {
+            let Some(v) = value else { continue };
+            if !allow(self, name, v.span()) {
+                continue;
+            }
+            let f = format!("{field}.{name}");
+            if let Some(c) = self.compare(v, &f, &resolve) {
+                match c.rhs {
+                    Expr::Ref(_, slot) => checks.push(make(c, slot)),
+                    _ => self.error(
+                        v.span(),
+                        &f,
+                        format!(
+                            "`{name}` compares with an earlier `stat` step, by its name alone: \
+                             `{name} = \">$before\"` (later), `\"$before\"` (the same); a time \
+                             itself differs every run"
+                        ),
+                    ),
+                }
+            }
+        }
         if let Some(maps) = &e.maps {
             if allow(self, "maps", maps.span()) {
                 let mut lines = Vec::new();

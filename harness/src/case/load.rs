@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Filesystems a case may ask to run on.
-pub const FILESYSTEMS: &[&str] = &["tmpfs", "ext4", "xfs", "btrfs"];
+/// `tmpfs-noexec` is a tmpfs mounted `noexec`, for cases about executing what lives there.
+pub const FILESYSTEMS: &[&str] = &["tmpfs", "ext4", "xfs", "btrfs", "tmpfs-noexec"];
 
 /// Default seconds a case may run.
 pub const DEFAULT_TIMEOUT: u64 = 10;

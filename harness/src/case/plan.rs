@@ -162,6 +162,12 @@ pub enum Check {
     Locked(Compare),
     /// How many times a repeated step ran.
     Iterations(Compare),
+    /// F_GET_SEALS: exactly this set of seals.
+    Seals(Expr),
+    /// st_mtime and st_ctime against those an earlier `stat` step (the slot of the `$name`)
+    /// observed: only the order of the two times is ever compared or shown.
+    Mtime(Compare, usize),
+    Ctime(Compare, usize),
 }
 
 #[derive(Debug, Clone)]

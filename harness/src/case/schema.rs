@@ -175,6 +175,15 @@ pub struct ExpectSpec {
     /// How many times a `repeat`ed step ran.
     #[serde(default)]
     pub iterations: Option<Spanned<Value>>,
+    /// `seals`: the exact set of seals F_GET_SEALS reports, `"F_SEAL_SEAL|F_SEAL_WRITE"` or `0`.
+    #[serde(default)]
+    pub seals: Option<Spanned<Value>>,
+    /// `stat`: st_mtime compared with an earlier `stat` step's: `">$before"`, `"$before"`.
+    #[serde(default)]
+    pub mtime: Option<Spanned<Value>>,
+    /// `stat`: st_ctime compared with an earlier `stat` step's.
+    #[serde(default)]
+    pub ctime: Option<Spanned<Value>>,
 }
 
 /// One expected line of `/proc/self/maps`, clipped to the queried range.

@@ -68,6 +68,7 @@ impl Loader<'_> {
                 names.visible.pop();
             }
             let expect = self.expectations(spec, call, &field, names);
+            self.times_against_stat(spec, &expect, plan, &field);
             if repeat.is_none() {
                 if let Some(e) = spec
                     .expect
@@ -297,6 +298,45 @@ impl Loader<'_> {
     }
 
     /// Parses a scalar as an expression; strings and integers are both accepted.
+    /// `mtime` and `ctime` compare with what an earlier `stat` step saw: their `$name` must be
+    /// one.
+    fn times_against_stat(
+        &mut self,
+        spec: &StepSpec,
+        expect: &[Expectation],
+        plan: &Plan,
+        field: &str,
+    ) {
+        for e in expect {
+            for c in &e.checks {
+                let (Check::Mtime(cmp, slot) | Check::Ctime(cmp, slot)) = c else {
+                    continue;
+                };
+                let by_stat = plan
+                    .steps
+                    .iter()
+                    .any(|s| s.slot == Some(*slot) && s.call == Call::Stat);
+                if !by_stat {
+                    let span = spec
+                        .expect
+                        .as_ref()
+                        .map(|x| x.span())
+                        .or_else(|| spec.expect_if.first().map(|x| x.span()))
+                        .unwrap_or_else(|| spec.call.span());
+                    self.error(
+                        span,
+                        &format!("{field} expect"),
+                        format!(
+                            "`{}` names no `stat` step: times compare with an earlier `stat` \
+                             step's",
+                            cmp.text.trim_start_matches(['<', '>', '=', '!'])
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
     pub(super) fn value_expr(
         &mut self,
         v: &Spanned<Value>,

@@ -37,6 +37,13 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 0,
             ],
         ),
+        Seals => match sys::raw(
+            nr::FCNTL,
+            [v.get("fd"), libc::F_GET_SEALS as u64, 0, 0, 0, 0],
+        ) {
+            Ok(seals) => with(seals, Data::Seals(seals)),
+            Err(errno) => Obs::Err { errno },
+        },
         Pipe => match sys::pipe(false) {
             Ok((r, w)) => ok(if step.text("end") == Some("write") {
                 w
@@ -190,11 +197,23 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         Fork => fork(state, step),
         Wait => wait(state, v.get("pid") as i32),
         Exec => exec(state, step),
+        Sleep => {
+            sys::sleep_ms(v.get("ms"));
+            ok(0)
+        }
         Let => ok(v.get("value")),
         Maps => maps(v.get("addr"), v.get("len")),
         Smaps => smaps(v.get("addr"), v.get("len")),
         Stat => match sys::fstat(v.fd("fd")) {
-            Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
+            Ok(st) => with(
+                0,
+                Data::Stat {
+                    size: st.size,
+                    blocks: st.blocks,
+                    mtime_ns: st.mtime_ns,
+                    ctime_ns: st.ctime_ns,
+                },
+            ),
             Err(errno) => Obs::Err { errno },
         },
         Locate => locate(state, step.text("what").unwrap_or("")),

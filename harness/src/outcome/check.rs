@@ -188,6 +188,25 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
         (Check::Locked(c), Some(Data::Smaps(got))) => {
             compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
         }
+        (Check::Seals(want), Some(Data::Seals(got))) => {
+            let want = match eval(want) {
+                Ok(w) => w,
+                Err(e) => return Some(e),
+            };
+            (want != *got).then(|| {
+                format!(
+                    "expected seals {}, observed {}",
+                    symbols::seals(want),
+                    symbols::seals(*got)
+                )
+            })
+        }
+        (Check::Mtime(c, slot), Some(Data::Stat { mtime_ns, .. })) => {
+            compare_time("st_mtime", c, *slot, *mtime_ns, |t| t.0, env)
+        }
+        (Check::Ctime(c, slot), Some(Data::Stat { ctime_ns, .. })) => {
+            compare_time("st_ctime", c, *slot, *ctime_ns, |t| t.1, env)
+        }
         (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
             (true, None) | (false, Some(_)) => None,
             (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
@@ -200,6 +219,34 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
             step.spec.name
         )),
     }
+}
+
+/// A time against the one an earlier `stat` step saw. Only their order is compared, and only
+/// the order is worded: the times themselves differ every run.
+fn compare_time(
+    what: &str,
+    c: &crate::case::plan::Compare,
+    slot: usize,
+    got: i64,
+    pick: fn((i64, i64)) -> i64,
+    env: &Regions,
+) -> Option<String> {
+    let name = env.slot_name(slot);
+    let Some(then) = env.stat_times(slot).map(pick) else {
+        return Some(format!(
+            "`${name}` observed no times to compare {what} with (its step failed)"
+        ));
+    };
+    let order = got.cmp(&then) as i64 as u64;
+    // -1, 0, 1 as the comparison's operands: `>$s` holds when the order is 1 against 0.
+    if c.holds(order.wrapping_add(1), 1) {
+        return None;
+    }
+    let observed = symbols::order_words(got.cmp(&then));
+    Some(format!(
+        "expected {what} {}, observed {what} {observed} ${name}'s",
+        c.text
+    ))
 }
 
 fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Regions) -> Option<String> {

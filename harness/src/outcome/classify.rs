@@ -118,6 +118,8 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
                     (_, _, Some(n)) => format!("{} (iteration {n})", symbols::obs(obs, &env)),
                     (_, _, None) => symbols::obs(obs, &env),
                 };
+                // The times a `stat` compares read as their order, never as times.
+                let observed = observed + &symbols::time_order(contract, obs, &env);
                 if let Obs::Ok {
                     data: Some(Data::Smaps(entries)),
                     ..
@@ -512,5 +514,69 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
         records.insert(1, Err("undecodable record".into()));
         let r = run(records, Some(Ended::Exited(0)), false);
         assert_eq!(r.status, Status::Broken);
+    }
+
+    /// Times compare with an earlier `stat`'s and read as their order: no time is ever shown.
+    #[test]
+    fn stat_times_read_as_their_order() {
+        let case = crate::case::load::case_from_toml(
+            r#"summary = "s"
+symbols = ["mmap"]
+refs = ["mmap(2)"]
+
+[[step]]
+id = "f"
+call = "memfd"
+
+[[step]]
+id = "before"
+call = "stat"
+args = { fd = "$f" }
+
+[[step]]
+call = "stat"
+args = { fd = "$f" }
+expect = { mtime = ">$before", ctime = "$before" }
+"#,
+        );
+        let stat = |mtime_ns, ctime_ns| Obs::Ok {
+            value: 0,
+            data: Some(Data::Stat {
+                size: 0,
+                blocks: 0,
+                mtime_ns,
+                ctime_ns,
+            }),
+        };
+        let judge = |later: Obs| {
+            let seen = Seen {
+                records: vec![
+                    step(0, ok(3)),
+                    step(1, stat(1_000_000_123, 2_000_000_456)),
+                    step(2, later),
+                    Ok(Record::Done),
+                ],
+                ended: Some(Ended::Exited(0)),
+                timed_out: false,
+                stderr: String::new(),
+                millis: 1,
+            };
+            classify(&case, seen, Some((6, 18, 0)), PAGE)
+        };
+        let r = judge(stat(1_700_000_000_000_000_000, 2_000_000_456));
+        assert_eq!(r.status, Status::Pass, "{}", r.reason);
+        assert_eq!(
+            r.steps[2].observed,
+            "st_size 0, st_blocks 0, st_mtime later than $before's, st_ctime the same as $before's"
+        );
+        let r = judge(stat(1_000_000_123, 2_000_000_457));
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.reason
+                .ends_with("expected st_mtime >$before, observed st_mtime the same as $before's"),
+            "{}",
+            r.reason
+        );
+        assert!(!r.reason.contains("1000000123"), "{}", r.reason);
     }
 }

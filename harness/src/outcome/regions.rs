@@ -7,7 +7,7 @@
 use crate::case::expr::Scope;
 use crate::case::plan::{Case, Step};
 use crate::case::vocab::Call;
-use crate::wire::Obs;
+use crate::wire::{Data, Obs};
 use std::cell::RefCell;
 
 /// Values of `$names` as the records reveal them, and the mappings they name.
@@ -27,6 +27,8 @@ pub struct Regions {
     own: Option<usize>,
     /// Renderings that only proximity could name, since `take_layout_dependent`.
     layout_dependent: RefCell<Vec<String>>,
+    /// (st_mtime, st_ctime) in nanoseconds that each named `stat` step observed, by slot.
+    stat_times: Vec<Option<(i64, i64)>>,
 }
 
 /// `[start, end]` of a step's `addr` argument, and the `$name` that expression is based on.
@@ -79,7 +81,18 @@ impl Regions {
             placing: false,
             own: None,
             layout_dependent: RefCell::new(Vec::new()),
+            stat_times: vec![None; case.plan.slots.len()],
         }
+    }
+
+    /// (st_mtime, st_ctime) in nanoseconds, as the `stat` step named by `slot` observed them.
+    pub fn stat_times(&self, slot: usize) -> Option<(i64, i64)> {
+        self.stat_times.get(slot).copied().flatten()
+    }
+
+    /// The `$name` of a slot, for messages.
+    pub fn slot_name(&self, slot: usize) -> &str {
+        self.names.get(slot).map_or("?", String::as_str)
     }
 
     pub fn page_size(&self) -> u64 {
@@ -109,10 +122,16 @@ impl Regions {
                 self.forget_unmapped(step, "old-len");
             }
         }
-        let (Some(slot), Obs::Ok { value, .. }) = (step.slot, obs) else {
+        let (Some(slot), Obs::Ok { value, data }) = (step.slot, obs) else {
             return;
         };
         self.slots[slot] = Some(*value);
+        if let Some(Data::Stat {
+            mtime_ns, ctime_ns, ..
+        }) = data
+        {
+            self.stat_times[slot] = Some((*mtime_ns, *ctime_ns));
+        }
         let len = match step.call {
             Call::Mmap => step.num("len"),
             Call::Mremap => step.num("new-len"),

@@ -3,7 +3,7 @@
 //! contracts. Verdicts and snapshots are made of these words, so they live beside the verdict,
 //! below every layer that prints.
 
-use crate::case::plan::{Expectation, Outcome};
+use crate::case::plan::{Check, Expectation, Outcome};
 use crate::names;
 use crate::outcome::regions::{Name, Point, Regions};
 use crate::wire::{Bytes, Data, MapsEntry, Obs};
@@ -174,6 +174,56 @@ pub fn residency(bits: &[bool]) -> String {
     bits.iter().map(|b| if *b { '1' } else { '0' }).collect()
 }
 
+/// A set of file seals: `F_SEAL_SEAL|F_SEAL_WRITE`, or `none`.
+pub fn seals(value: u64) -> String {
+    if value == 0 {
+        "none".into()
+    } else {
+        names::describe_value(names::Family::Seal, value)
+    }
+}
+
+/// How the times a `stat` observed compare with those of the earlier `stat`s its contract names:
+/// `, st_mtime later than $before's`; empty when the contract compares none.
+pub fn time_order(contract: &Expectation, o: &Obs, env: &Regions) -> String {
+    let Obs::Ok {
+        data: Some(Data::Stat {
+            mtime_ns, ctime_ns, ..
+        }),
+        ..
+    } = o
+    else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for c in &contract.checks {
+        let (what, slot, now) = match c {
+            Check::Mtime(_, slot) => ("st_mtime", *slot, *mtime_ns),
+            Check::Ctime(_, slot) => ("st_ctime", *slot, *ctime_ns),
+            _ => continue,
+        };
+        let Some((mtime, ctime)) = env.stat_times(slot) else {
+            continue;
+        };
+        let then = if what == "st_mtime" { mtime } else { ctime };
+        out.push_str(&format!(
+            ", {what} {} ${}'s",
+            order_words(now.cmp(&then)),
+            env.slot_name(slot)
+        ));
+    }
+    out
+}
+
+/// A time's order against another, in words.
+pub fn order_words(order: std::cmp::Ordering) -> &'static str {
+    match order {
+        std::cmp::Ordering::Less => "earlier than",
+        std::cmp::Ordering::Equal => "the same as",
+        std::cmp::Ordering::Greater => "later than",
+    }
+}
+
 /// What a step observed, in symbols.
 pub fn obs(o: &Obs, env: &Regions) -> String {
     match o {
@@ -188,7 +238,10 @@ pub fn obs(o: &Obs, env: &Regions) -> String {
             Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
             Some(Data::Maps(m)) => maps(m, env),
             Some(Data::Smaps(m)) => smaps(m, env),
-            Some(Data::Stat { size, blocks }) => format!("st_size {size}, st_blocks {blocks}"),
+            // The times differ every run: a `stat` step's contract compares them, never shows.
+            Some(Data::Stat { size, blocks, .. }) => format!("st_size {size}, st_blocks {blocks}"),
+            Some(Data::Seals(0)) => "no seals".into(),
+            Some(Data::Seals(s)) => format!("seals {}", seals(*s)),
             Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
             Some(Data::Resident(bits)) => format!("resident {}", residency(bits)),
             Some(Data::Diff(None)) => "equal".into(),

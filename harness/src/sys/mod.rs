@@ -189,16 +189,43 @@ pub fn setrlimit(resource: u64, soft: u64, hard: u64) -> SysResult {
     )
 }
 
-pub fn fstat(fd: i32) -> Result<(u64, u64), i32> {
+pub fn fstat(fd: i32) -> Result<FileStat, i32> {
     // SAFETY: fstat fills the zeroed struct we own.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
         if libc::fstat(fd, &mut st) == 0 {
-            Ok((st.st_size as u64, st.st_blocks as u64))
+            let ns = |sec: i64, nsec: i64| sec.saturating_mul(1_000_000_000).saturating_add(nsec);
+            Ok(FileStat {
+                size: st.st_size as u64,
+                blocks: st.st_blocks as u64,
+                mtime_ns: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+                ctime_ns: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+            })
         } else {
             Err(errno())
         }
     }
+}
+
+/// What `fstat` tells a case: size, blocks, and the modification and status change times in
+/// nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct FileStat {
+    pub size: u64,
+    pub blocks: u64,
+    pub mtime_ns: i64,
+    pub ctime_ns: i64,
+}
+
+/// Whether the filesystem holding `path` is mounted noexec (statvfs's ST_NOEXEC).
+pub fn mounted_noexec(path: &std::path::Path) -> bool {
+    nix::sys::statvfs::statvfs(path)
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
+}
+
+/// Sleeps for `millis` milliseconds.
+pub fn sleep_ms(millis: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
 }
 
 /// Minor and major faults of this process so far.

@@ -154,8 +154,10 @@ pub(crate) fn step_exprs(step: &Step) -> Vec<&Expr> {
         }
         for c in &e.checks {
             match c {
-                Check::EveryByte(x) => out.push(x),
+                Check::EveryByte(x) | Check::Seals(x) => out.push(x),
                 Check::Size(c)
+                | Check::Mtime(c, _)
+                | Check::Ctime(c, _)
                 | Check::Blocks(c)
                 | Check::Minflt(c)
                 | Check::Majflt(c)

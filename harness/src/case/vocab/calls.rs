@@ -86,6 +86,18 @@ pub static CALLS: &[CallSpec] = &[
         doc: "fcntl(fd, F_ADD_SEALS, seals)",
     },
     CallSpec {
+        name: "seals",
+        call: Call::Seals,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[req("fd", N)],
+        one_of: &[],
+        checks: &["seals"],
+        doc: "fcntl(fd, F_GET_SEALS): the set of seals in force on the file, checked exactly with \
+              `seals = \"F_SEAL_SEAL|F_SEAL_WRITE\"` (`0` for none)",
+    },
+    CallSpec {
         name: "pipe",
         call: Call::Pipe,
         role: Role::Setup,
@@ -478,6 +490,18 @@ pub static CALLS: &[CallSpec] = &[
               `$names` carried over as numbers and descriptors kept open",
     },
     CallSpec {
+        name: "sleep",
+        call: Call::Sleep,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[req("ms", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "sleeps `ms` milliseconds, so that a clock with coarse ticks (file timestamps) moves \
+              on before the next step",
+    },
+    CallSpec {
         name: "let",
         call: Call::Let,
         role: Role::Setup,
@@ -520,8 +544,10 @@ pub static CALLS: &[CallSpec] = &[
         mutable: false,
         args: &[req("fd", N)],
         one_of: &[],
-        checks: &["size", "blocks"],
-        doc: "fstat(fd): st_size and st_blocks (512-byte units)",
+        checks: &["size", "blocks", "mtime", "ctime"],
+        doc: "fstat(fd): st_size and st_blocks (512-byte units); st_mtime and st_ctime only as \
+              compared with an earlier `stat` step's (`mtime = \">$before\"`, `ctime = \"$before\"`), \
+              never as times",
     },
     CallSpec {
         name: "faults",

@@ -14,6 +14,7 @@ pub enum Call {
     Open,
     Memfd,
     Seal,
+    Seals,
     Pipe,
     Dir,
     Close,
@@ -49,6 +50,7 @@ pub enum Call {
     Fork,
     Wait,
     Exec,
+    Sleep,
     // Looking.
     Let,
     Maps,
