@@ -18,6 +18,12 @@ pub enum Family {
     Open,
     Falloc,
     Rlimit,
+    Uffd,
+    UffdFeature,
+    UffdRegister,
+    UffdWp,
+    UffdFault,
+    UffdEvent,
     Misc,
 }
 
@@ -37,13 +43,22 @@ impl Family {
             Family::Open => "open flag (O_*)",
             Family::Falloc => "fallocate mode (FALLOC_FL_*)",
             Family::Rlimit => "resource limit (RLIMIT_*)",
+            Family::Uffd => "userfaultfd flag (UFFD_USER_MODE_ONLY, O_CLOEXEC, O_NONBLOCK)",
+            Family::UffdFeature => "userfaultfd feature (UFFD_FEATURE_*)",
+            Family::UffdRegister => "userfaultfd register mode (UFFDIO_REGISTER_MODE_*)",
+            Family::UffdWp => "write-protect mode (UFFDIO_WRITEPROTECT_MODE_*)",
+            Family::UffdFault => "page-fault flag (UFFD_PAGEFAULT_FLAG_*)",
+            Family::UffdEvent => "userfaultfd event (UFFD_EVENT_*)",
             Family::Misc => "constant",
         }
     }
 
     /// Whether several names of this family may be or-ed into one value, and so how a number decodes.
     pub fn is_bitmask(self) -> bool {
-        !matches!(self, Family::Madv | Family::Rlimit | Family::Misc)
+        !matches!(
+            self,
+            Family::Madv | Family::Rlimit | Family::UffdEvent | Family::Misc
+        )
     }
 }
 
@@ -218,7 +233,80 @@ pub static CONSTANTS: &[Constant] = &[
     c("RLIMIT_MEMLOCK", Rlimit, 8),
     c("RLIMIT_AS", Rlimit, 9),
     c("RLIM_INFINITY", Misc, u64::MAX),
+    // userfaultfd(2) and ioctl_userfaultfd(2): include/uapi/linux/userfaultfd.h, the same on
+    // every architecture.
+    c("UFFD_USER_MODE_ONLY", Uffd, 1),
+    c("UFFD_API", Misc, 0xaa),
+    c("UFFD_FEATURE_PAGEFAULT_FLAG_WP", UffdFeature, 1 << 0),
+    c("UFFD_FEATURE_EVENT_FORK", UffdFeature, 1 << 1),
+    c("UFFD_FEATURE_EVENT_REMAP", UffdFeature, 1 << 2),
+    c("UFFD_FEATURE_EVENT_REMOVE", UffdFeature, 1 << 3),
+    c("UFFD_FEATURE_MISSING_HUGETLBFS", UffdFeature, 1 << 4),
+    c("UFFD_FEATURE_MISSING_SHMEM", UffdFeature, 1 << 5),
+    c("UFFD_FEATURE_EVENT_UNMAP", UffdFeature, 1 << 6),
+    c("UFFD_FEATURE_SIGBUS", UffdFeature, 1 << 7),
+    c("UFFD_FEATURE_THREAD_ID", UffdFeature, 1 << 8),
+    c("UFFD_FEATURE_MINOR_HUGETLBFS", UffdFeature, 1 << 9),
+    c("UFFD_FEATURE_MINOR_SHMEM", UffdFeature, 1 << 10),
+    c("UFFD_FEATURE_EXACT_ADDRESS", UffdFeature, 1 << 11),
+    c("UFFD_FEATURE_WP_HUGETLBFS_SHMEM", UffdFeature, 1 << 12),
+    c("UFFD_FEATURE_WP_UNPOPULATED", UffdFeature, 1 << 13),
+    c("UFFDIO_REGISTER_MODE_MISSING", UffdRegister, 1 << 0),
+    c("UFFDIO_REGISTER_MODE_WP", UffdRegister, 1 << 1),
+    c("UFFDIO_REGISTER_MODE_MINOR", UffdRegister, 1 << 2),
+    c("UFFDIO_WRITEPROTECT_MODE_WP", UffdWp, 1 << 0),
+    c("UFFDIO_WRITEPROTECT_MODE_DONTWAKE", UffdWp, 1 << 1),
+    c("UFFD_PAGEFAULT_FLAG_WRITE", UffdFault, 1 << 0),
+    c("UFFD_PAGEFAULT_FLAG_WP", UffdFault, 1 << 1),
+    c("UFFD_PAGEFAULT_FLAG_MINOR", UffdFault, 1 << 2),
+    c("UFFD_EVENT_PAGEFAULT", UffdEvent, 0x12),
+    c("UFFD_EVENT_FORK", UffdEvent, 0x13),
+    c("UFFD_EVENT_REMAP", UffdEvent, 0x14),
+    c("UFFD_EVENT_REMOVE", UffdEvent, 0x15),
+    c("UFFD_EVENT_UNMAP", UffdEvent, 0x16),
 ];
+
+/// The flags of a /proc/self/pagemap entry, by the names cases use (proc(5), and
+/// Documentation/admin-guide/mm/pagemap.rst for bit 58), highest bit first.
+pub static PAGEMAP_FLAGS: &[(&str, u32)] = &[
+    ("present", 63),
+    ("swapped", 62),
+    ("file-or-shared-anon", 61),
+    ("guard-region", 58),
+    ("uffd-wp", 57),
+    ("exclusive", 56),
+    ("soft-dirty", 55),
+];
+
+/// The bits of a pagemap entry that are flags (55 to 63); the rest is a page frame number or a
+/// swap location.
+pub const PAGEMAP_FLAG_BITS: u64 = !((1 << 55) - 1);
+
+/// The bit of a pagemap flag name.
+pub fn pagemap_flag(name: &str) -> Option<u64> {
+    PAGEMAP_FLAGS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bit)| 1 << bit)
+}
+
+/// A pagemap entry's flags by name, `present exclusive`, or `none`; unnamed bits as `bit N`.
+pub fn pagemap_flags(entry: u64) -> String {
+    let mut words = Vec::new();
+    for bit in (55..64).rev() {
+        if entry & (1 << bit) != 0 {
+            match PAGEMAP_FLAGS.iter().find(|(_, b)| *b == bit) {
+                Some((name, _)) => words.push(name.to_string()),
+                None => words.push(format!("bit {bit}")),
+            }
+        }
+    }
+    if words.is_empty() {
+        "none".into()
+    } else {
+        words.join(" ")
+    }
+}
 
 /// Looks a constant up by its exact name.
 pub fn constant(name: &str) -> Option<&'static Constant> {
@@ -735,6 +823,19 @@ mod tests {
             describe_value(Family::Map, 0x20),
             "no mapping type (mmap gives EINVAL)|MAP_ANONYMOUS"
         );
+    }
+
+    #[test]
+    fn pagemap_flags_read_by_name_never_as_numbers() {
+        assert_eq!(pagemap_flags(0), "none");
+        assert_eq!(
+            pagemap_flags(1 << 63 | 1 << 61 | 1 << 56),
+            "present file-or-shared-anon exclusive"
+        );
+        assert_eq!(pagemap_flags(1 << 59 | 1 << 57), "bit 59 uffd-wp");
+        assert_eq!(pagemap_flag("soft-dirty"), Some(1 << 55));
+        // Bits 0 to 54 (the PFN or swap location) are never kept; 55 to 63 all are.
+        assert_eq!(PAGEMAP_FLAG_BITS, 0xff80_0000_0000_0000);
     }
 
     #[test]

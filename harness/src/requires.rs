@@ -77,6 +77,13 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             )));
         }
     }
+    if r.soft_dirty && !soft_dirty_tracked() {
+        return Err(Unmet::kernel(
+            "needs soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY): a page this process wrote \
+             shows no soft-dirty bit in /proc/self/pagemap"
+                .into(),
+        ));
+    }
     if let (Some(range), true) = (&r.kernel, crate::env::runs_linux(&host.platform)) {
         match host.kernel {
             Some(v) if range.contains(v) => {}
@@ -95,6 +102,25 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
         }
     }
     Ok(())
+}
+
+/// Whether this kernel tracks soft-dirty pages. A kernel built with CONFIG_MEM_SOFT_DIRTY marks
+/// every mapping of a process soft-dirty until the process writes 4 to /proc/self/clear_refs,
+/// which the runner never does: so a page of its own stack, just written, reads soft-dirty
+/// (bit 55 of its pagemap entry) exactly when the kernel tracks the bit at all.
+fn soft_dirty_tracked() -> bool {
+    use std::os::unix::fs::FileExt;
+    static TRACKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACKED.get_or_init(|| {
+        let mut here = [1u8; 64];
+        std::hint::black_box(&mut here);
+        let page = crate::sys::page_size();
+        let index = here.as_ptr() as u64 / page;
+        let mut entry = [0u8; 8];
+        std::fs::File::open("/proc/self/pagemap")
+            .and_then(|f| f.read_exact_at(&mut entry, index * 8))
+            .is_ok_and(|()| u64::from_ne_bytes(entry) & (1 << 55) != 0)
+    })
 }
 
 /// Needs of the machine's setup: privileges, tools, reserved memory, settings.

@@ -59,6 +59,14 @@ pub enum Data {
         majflt: u64,
     },
     Resident(Vec<bool>),
+    /// `pagemap`: one entry a page, with only its flag bits (55 to 63): the page frame number
+    /// and swap location in the low bits differ from run to run and never leave the child.
+    Pagemap(Vec<u64>),
+    /// `uffd_served`: the message the serving thread read (its address is the step's value).
+    UffdMessage {
+        event: u8,
+        flags: u64,
+    },
     /// `compare`: the first offset where mapping and file differ, if any.
     Diff(Option<u64>),
     /// `wait`: how the child ended.

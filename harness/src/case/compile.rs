@@ -116,6 +116,7 @@ impl Loader<'_> {
         let mut out = Requirements {
             root: r.root.unwrap_or(false),
             hugepages: r.hugepages.as_ref().map_or(0, |h| *h.get_ref()),
+            soft_dirty: r.soft_dirty.unwrap_or(false),
             ..Default::default()
         };
         for a in &r.arch {

@@ -372,6 +372,61 @@ impl Loader<'_> {
                 }
             }
         }
+        if let Some(pm) = &e.pagemap {
+            if allow(self, "pagemap", pm.span()) {
+                let f = format!("{field}.pagemap");
+                match pm.get_ref() {
+                    OneOrMany::One(text) => {
+                        if let Some(flags) = self.pagemap_flags(text, pm.span(), &f) {
+                            checks.push(Check::Pagemap(PagemapWant::Every(flags)));
+                        }
+                    }
+                    OneOrMany::Many(pages) => {
+                        let parsed: Vec<_> = pages
+                            .iter()
+                            .map(|t| self.pagemap_flags(t, pm.span(), &f))
+                            .collect();
+                        if let Some(pages) = parsed.into_iter().collect::<Option<Vec<_>>>() {
+                            checks.push(Check::Pagemap(PagemapWant::Pages(pages)));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(ev) = &e.event {
+            if allow(self, "event", ev.span()) {
+                match names::constant(ev.get_ref()).filter(|k| k.family == names::Family::UffdEvent)
+                {
+                    Some(k) => checks.push(Check::UffdEvent(k.value)),
+                    None => {
+                        let near = names::nearest(
+                            ev.get_ref(),
+                            names::CONSTANTS
+                                .iter()
+                                .filter(|k| k.family == names::Family::UffdEvent)
+                                .map(|k| k.name),
+                        );
+                        self.error(
+                            ev.span(),
+                            &format!("{field}.event"),
+                            unknown("userfaultfd event", ev.get_ref(), &near),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(ff) = &e.fault_flags {
+            if allow(self, "fault-flags", ff.span()) {
+                if let Some(x) = self.value_expr(
+                    ff,
+                    &[names::Family::UffdFault],
+                    &format!("{field}.fault-flags"),
+                    &resolve,
+                ) {
+                    checks.push(Check::FaultFlags(x));
+                }
+            }
+        }
         if let Some(maps) = &e.maps {
             if allow(self, "maps", maps.span()) {
                 let mut lines = Vec::new();
@@ -419,6 +474,56 @@ impl Loader<'_> {
             text: contract_text(&self.text[spanned.span()]),
             explicit: true,
         })
+    }
+
+    /// `"+present -exclusive"`: each pagemap flag by name, set (+) or clear (-).
+    fn pagemap_flags(
+        &mut self,
+        text: &str,
+        span: Span<usize>,
+        field: &str,
+    ) -> Option<Vec<(u64, bool)>> {
+        let mut out = Vec::new();
+        let before = self.diags.len();
+        for token in text.split_whitespace() {
+            let signed = match (token.strip_prefix('+'), token.strip_prefix('-')) {
+                (Some(name), _) => Some((true, name)),
+                (_, Some(name)) => Some((false, name)),
+                _ => None,
+            };
+            let (set, name) = signed.unwrap_or((false, token));
+            match names::pagemap_flag(name).filter(|_| signed.is_some()) {
+                Some(bit) => out.push((bit, set)),
+                None if names::pagemap_flag(name).is_some() => self.error(
+                    span.clone(),
+                    field,
+                    format!("`{name}` needs a sign: +{name} (set) or -{name} (clear)"),
+                ),
+                None => {
+                    let near = names::nearest(name, names::PAGEMAP_FLAGS.iter().map(|(n, _)| *n));
+                    let mut msg = format!(
+                        "`{token}` is not +NAME or -NAME with a pagemap flag ({})",
+                        names::PAGEMAP_FLAGS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    if let Some(n) = near.first() {
+                        msg.push_str(&format!("; did you mean `{n}`?"));
+                    }
+                    self.error(span.clone(), field, msg);
+                }
+            }
+        }
+        if out.is_empty() && self.diags.len() == before {
+            self.error(
+                span,
+                field,
+                "name at least one flag, like \"+present\"".into(),
+            );
+        }
+        (self.diags.len() == before).then_some(out)
     }
 
     fn compare(

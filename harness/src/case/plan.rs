@@ -46,6 +46,8 @@ pub struct Requirements {
     pub kernel: Option<Range>,
     /// (resource, soft, hard), set by the child before its first step.
     pub rlimits: Vec<(u32, u64, u64)>,
+    /// Soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY), probed.
+    pub soft_dirty: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +164,18 @@ pub enum Check {
     Locked(Compare),
     /// How many times a repeated step ran.
     Iterations(Compare),
+    /// pagemap flags as `(bit, set)`: for every page of the range, or one list a page.
+    Pagemap(PagemapWant),
+    /// `uffd_served`: the message's event (UFFD_EVENT_*).
+    UffdEvent(u64),
+    /// `uffd_served`: the page-fault flags (UFFD_PAGEFAULT_FLAG_*), exactly.
+    FaultFlags(Expr),
+}
+
+#[derive(Debug, Clone)]
+pub enum PagemapWant {
+    Every(Vec<(u64, bool)>),
+    Pages(Vec<Vec<(u64, bool)>>),
 }
 
 #[derive(Debug, Clone)]

@@ -69,6 +69,9 @@ pub struct Requires {
     /// Resource limits the child sets before its first step: `{ RLIMIT_MEMLOCK = "0" }`.
     #[serde(default)]
     pub rlimits: BTreeMap<Spanned<String>, Spanned<Value>>,
+    /// Needs soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY), probed through /proc/self/pagemap.
+    #[serde(default)]
+    pub soft_dirty: Option<bool>,
 }
 
 /// One step: a call with arguments, and what it must do.
@@ -175,6 +178,16 @@ pub struct ExpectSpec {
     /// How many times a `repeat`ed step ran.
     #[serde(default)]
     pub iterations: Option<Spanned<Value>>,
+    /// pagemap flags, `"+present -exclusive"`: one string for every page of the range, or a list
+    /// of strings, one a page.
+    #[serde(default)]
+    pub pagemap: Option<Spanned<OneOrMany>>,
+    /// `uffd_served`: the event read, `UFFD_EVENT_PAGEFAULT`.
+    #[serde(default)]
+    pub event: Option<Spanned<String>>,
+    /// `uffd_served`: the page-fault flags, `UFFD_PAGEFAULT_FLAG_WRITE|UFFD_PAGEFAULT_FLAG_WP`.
+    #[serde(default)]
+    pub fault_flags: Option<Spanned<Value>>,
 }
 
 /// One expected line of `/proc/self/maps`, clipped to the queried range.

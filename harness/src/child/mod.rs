@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 mod process;
 mod procfs;
 mod steps;
+mod uffd;
 
 use process::{exec, fork, wait};
-use procfs::{maps, smaps};
+use procfs::{clear_refs, maps, pagemap, smaps};
 pub use procfs::{parse_maps, parse_maps_line};
 use steps::run_step;
 
@@ -42,6 +43,8 @@ struct State<'a> {
     /// Forked children not yet waited for: pid and the descriptor that releases them.
     pending: Vec<(i32, i32)>,
     faults_base: (u64, u64),
+    /// The thread a `uffd_serve` step started, until `uffd_served` waits for it.
+    server: Option<std::thread::JoinHandle<Obs>>,
     /// Working memory for loads and stores, touched before the first step.
     work: &'static mut [u8],
 }
@@ -100,6 +103,7 @@ pub fn main(case: &Case, setup: &Setup) -> ! {
         pending: Vec::new(),
         work: work_buffer(case),
         faults_base: sys::fault_counts(),
+        server: None,
     };
     if let Some(seed) = setup.layout_seed {
         crate::layout::scatter(seed, &case.id, state.page);
@@ -121,6 +125,7 @@ pub fn resume(case: &Case, setup: &Setup, exec_step: usize, slots: Vec<Option<u6
         pending: Vec::new(),
         work: work_buffer(case),
         faults_base: sys::fault_counts(),
+        server: None,
     };
     let step = &case.plan.steps[exec_step];
     emit(

@@ -109,6 +109,65 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
     }
 }
 
+/// The pagemap entries of the pages of [addr, addr+len), with only their flag bits: the page
+/// frame number (shown to CAP_SYS_ADMIN) and the swap location change from run to run.
+pub(super) fn pagemap(addr: u64, len: u64, page: u64) -> Obs {
+    let first = addr / page;
+    let pages = addr
+        .saturating_add(len)
+        .div_ceil(page)
+        .saturating_sub(first);
+    let mut raw = match buffer(pages.saturating_mul(8)) {
+        Ok(b) => b,
+        Err(obs) => return obs,
+    };
+    let fd = match sys::open(
+        "/proc/self/pagemap",
+        (libc::O_RDONLY | libc::O_CLOEXEC) as u64,
+        0,
+    ) {
+        Ok(fd) => fd as i32,
+        Err(errno) => return Obs::Err { errno },
+    };
+    let read = sys::read_into(fd, &mut raw, Some(first.saturating_mul(8)));
+    sys::close(fd);
+    match read {
+        Ok(n) if n as usize == raw.len() => with(
+            0,
+            Data::Pagemap(
+                raw.chunks_exact(8)
+                    .map(|e| {
+                        u64::from_ne_bytes(e.try_into().expect("8 bytes"))
+                            & crate::names::PAGEMAP_FLAG_BITS
+                    })
+                    .collect(),
+            ),
+        ),
+        Ok(n) => Obs::NotRun {
+            reason: format!("/proc/self/pagemap gave {n} bytes of {}", raw.len()),
+        },
+        Err(errno) => Obs::Err { errno },
+    }
+}
+
+/// Writes `value`, in decimal, to /proc/self/clear_refs.
+pub(super) fn clear_refs(value: u64) -> Obs {
+    let fd = match sys::open(
+        "/proc/self/clear_refs",
+        (libc::O_WRONLY | libc::O_CLOEXEC) as u64,
+        0,
+    ) {
+        Ok(fd) => fd as i32,
+        Err(errno) => return Obs::Err { errno },
+    };
+    let wrote = sys::write_from(fd, value.to_string().as_bytes(), None);
+    sys::close(fd);
+    match wrote {
+        Ok(_) => ok(0),
+        Err(errno) => Obs::Err { errno },
+    }
+}
+
 /// Parses one /proc/self/maps line: `start-end perms offset dev inode path`.
 pub fn parse_maps_line(line: &str) -> Option<MapsEntry> {
     let mut f = line.split_whitespace();

@@ -123,6 +123,19 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             nr::MSEAL,
             [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
         ),
+        Userfaultfd => from(sys::uffd::userfaultfd(v.get("flags"))),
+        UffdioApi => from(sys::uffd::api(v.fd("fd"), v.get("api"), v.get("features")).map(|_| 0)),
+        UffdioRegister => from(
+            sys::uffd::register(v.fd("fd"), v.get("addr"), v.get("len"), v.get("mode")).map(|_| 0),
+        ),
+        UffdioWriteprotect => from(sys::uffd::writeprotect(
+            v.fd("fd"),
+            v.get("addr"),
+            v.get("len"),
+            v.get("mode"),
+        )),
+        UffdServe => super::uffd::serve(state, step, v),
+        UffdServed => super::uffd::served(state),
         Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
         Fallocate => raw(
             nr::FALLOCATE,
@@ -193,6 +206,8 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
         Let => ok(v.get("value")),
         Maps => maps(v.get("addr"), v.get("len")),
         Smaps => smaps(v.get("addr"), v.get("len")),
+        Pagemap => pagemap(v.get("addr"), v.get("len"), state.page),
+        ClearRefs => clear_refs(v.get("value")),
         Stat => match sys::fstat(v.fd("fd")) {
             Ok((size, blocks)) => with(0, Data::Stat { size, blocks }),
             Err(errno) => Obs::Err { errno },

@@ -2,7 +2,8 @@
 
 use super::regions::Regions;
 use super::symbols;
-use crate::case::plan::{Check, Expectation, Outcome, Step};
+use crate::case::plan::{Check, Expectation, Outcome, PagemapWant, Step};
+use crate::names::{self, Family};
 use crate::wire::{Bytes, Data, Obs};
 
 /// Compares one observation with its contract; `Some` says what differs.
@@ -188,6 +189,29 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
         (Check::Locked(c), Some(Data::Smaps(got))) => {
             compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
         }
+        (Check::Pagemap(want), Some(Data::Pagemap(got))) => pagemap(step, want, got, env),
+        (Check::UffdEvent(want), Some(Data::UffdMessage { event, .. })) => {
+            (*want != u64::from(*event)).then(|| {
+                format!(
+                    "expected event {}, read {}",
+                    names::describe_value(Family::UffdEvent, *want),
+                    names::describe_value(Family::UffdEvent, u64::from(*event))
+                )
+            })
+        }
+        (Check::FaultFlags(want), Some(Data::UffdMessage { flags, .. })) => {
+            let want = match eval(want) {
+                Ok(w) => w,
+                Err(e) => return Some(e),
+            };
+            (want != *flags).then(|| {
+                format!(
+                    "expected fault flags {}, read {}",
+                    names::describe_value(Family::UffdFault, want),
+                    names::describe_value(Family::UffdFault, *flags)
+                )
+            })
+        }
         (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
             (true, None) | (false, Some(_)) => None,
             (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),
@@ -200,6 +224,45 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
             step.spec.name
         )),
     }
+}
+
+/// Each page's pagemap flags against the contract: the same flags for every page, or a list a
+/// page (which must then be as long as the range).
+fn pagemap(step: &Step, want: &PagemapWant, got: &[u64], env: &Regions) -> Option<String> {
+    let page = env.page_size();
+    // The entries are of whole pages: the first is the page holding `addr`.
+    let base = step.num("addr").and_then(|e| e.eval(env).ok()).unwrap_or(0) & !(page - 1);
+    let at = |i: usize| symbols::address(base.wrapping_add(i as u64 * page), env);
+    if let PagemapWant::Pages(pages) = want {
+        if pages.len() != got.len() {
+            return Some(format!(
+                "expected pagemap flags for {} pages, the range has {}",
+                pages.len(),
+                got.len()
+            ));
+        }
+    }
+    for (i, entry) in got.iter().enumerate() {
+        let flags = match want {
+            PagemapWant::Every(f) => f,
+            PagemapWant::Pages(p) => &p[i],
+        };
+        for (bit, set) in flags {
+            if (entry & bit != 0) != *set {
+                return Some(format!(
+                    "expected page {} {}{}, observed pagemap flags: {}",
+                    at(i),
+                    if *set { "+" } else { "-" },
+                    names::pagemap_flags(*bit),
+                    names::pagemap_flags(*entry)
+                ));
+            }
+        }
+    }
+    if got.is_empty() {
+        return Some("no page in the range to check pagemap flags of".into());
+    }
+    None
 }
 
 fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Regions) -> Option<String> {

@@ -174,6 +174,23 @@ pub fn residency(bits: &[bool]) -> String {
     bits.iter().map(|b| if *b { '1' } else { '0' }).collect()
 }
 
+/// pagemap flags a page, `[present exclusive, none]`; runs of equal pages as `2 × none`.
+pub fn pagemap(entries: &[u64]) -> String {
+    let mut parts: Vec<(String, usize)> = Vec::new();
+    for e in entries {
+        let flags = names::pagemap_flags(*e);
+        match parts.last_mut() {
+            Some((last, n)) if *last == flags => *n += 1,
+            _ => parts.push((flags, 1)),
+        }
+    }
+    let shown: Vec<String> = parts
+        .into_iter()
+        .map(|(f, n)| if n == 1 { f } else { format!("{n} × {f}") })
+        .collect();
+    format!("pagemap [{}]", shown.join(", "))
+}
+
 /// What a step observed, in symbols.
 pub fn obs(o: &Obs, env: &Regions) -> String {
     match o {
@@ -191,6 +208,13 @@ pub fn obs(o: &Obs, env: &Regions) -> String {
             Some(Data::Stat { size, blocks }) => format!("st_size {size}, st_blocks {blocks}"),
             Some(Data::Faults { minflt, majflt }) => format!("minflt {minflt}, majflt {majflt}"),
             Some(Data::Resident(bits)) => format!("resident {}", residency(bits)),
+            Some(Data::Pagemap(entries)) => pagemap(entries),
+            Some(Data::UffdMessage { event, flags }) => format!(
+                "{} at {}, flags {}",
+                names::describe_value(names::Family::UffdEvent, u64::from(*event)),
+                address(*value, env),
+                names::describe_value(names::Family::UffdFault, *flags)
+            ),
             Some(Data::Diff(None)) => "equal".into(),
             Some(Data::Diff(Some(at))) => format!("differs at offset {at}"),
             Some(Data::Exited(code)) => format!("exit {code}"),

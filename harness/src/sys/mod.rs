@@ -5,6 +5,7 @@
 
 pub mod probe;
 mod process;
+pub mod uffd;
 
 pub use process::*;
 

@@ -162,6 +162,7 @@ pub(crate) fn step_exprs(step: &Step) -> Vec<&Expr> {
                 | Check::Rss(c)
                 | Check::Locked(c)
                 | Check::Iterations(c) => out.push(&c.rhs),
+                Check::FaultFlags(x) => out.push(x),
                 Check::Maps(lines) => {
                     for l in lines {
                         out.push(&l.start);
@@ -169,7 +170,12 @@ pub(crate) fn step_exprs(step: &Step) -> Vec<&Expr> {
                         out.extend(&l.offset);
                     }
                 }
-                Check::Bytes(_) | Check::Resident(_) | Check::Equal(_) | Check::VmFlags(_) => {}
+                Check::Bytes(_)
+                | Check::Resident(_)
+                | Check::Equal(_)
+                | Check::VmFlags(_)
+                | Check::Pagemap(_)
+                | Check::UffdEvent(_) => {}
             }
         }
     }

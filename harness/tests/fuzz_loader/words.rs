@@ -49,6 +49,9 @@ pub(crate) const KEYS: &[&str] = &[
     "rss",
     "locked",
     "iterations",
+    "pagemap",
+    "event",
+    "fault-flags",
     "start",
     "end",
     "perms",
@@ -63,6 +66,7 @@ pub(crate) const KEYS: &[&str] = &[
     "file-contains",
     "file-lacks",
     "rlimits",
+    "soft-dirty",
 ];
 pub(crate) const HEADERS: &[&str] = &[
     "[[step]]",

@@ -293,6 +293,93 @@ pub static CALLS: &[CallSpec] = &[
         doc: "mseal(addr, len, flags), as a raw system call",
     },
     CallSpec {
+        name: "userfaultfd",
+        call: Call::Userfaultfd,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[opt("flags", Kind::Num(&[Uffd, Open]), "0")],
+        one_of: &[],
+        checks: &[],
+        doc: "userfaultfd(flags), as a raw system call (Linux 4.3); yields the descriptor",
+    },
+    CallSpec {
+        name: "uffdio_api",
+        call: Call::UffdioApi,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("fd", N),
+            opt("api", N, "UFFD_API"),
+            opt("features", Kind::Num(&[UffdFeature]), "0"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "ioctl(fd, UFFDIO_API, {api, features}): the handshake that enables a userfaultfd",
+    },
+    CallSpec {
+        name: "uffdio_register",
+        call: Call::UffdioRegister,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("fd", N),
+            req("addr", N),
+            req("len", N),
+            req("mode", Kind::Num(&[UffdRegister])),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "ioctl(fd, UFFDIO_REGISTER, {{addr, len}, mode}): faults of `mode` in the range go to \
+              the userfaultfd",
+    },
+    CallSpec {
+        name: "uffdio_writeprotect",
+        call: Call::UffdioWriteprotect,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[
+            req("fd", N),
+            req("addr", N),
+            req("len", N),
+            opt("mode", Kind::Num(&[UffdWp]), "UFFDIO_WRITEPROTECT_MODE_WP"),
+        ],
+        one_of: &[],
+        checks: &[],
+        doc: "ioctl(fd, UFFDIO_WRITEPROTECT, {{addr, len}, mode}): write-protects the range with \
+              UFFDIO_WRITEPROTECT_MODE_WP, write-unprotects it with mode 0",
+    },
+    CallSpec {
+        name: "uffd_serve",
+        call: Call::UffdServe,
+        role: Role::Setup,
+        prototype: false,
+        mutable: false,
+        args: &[req("fd", N), req("resolve", T), opt("fill", N, "0")],
+        one_of: &[],
+        checks: &[],
+        doc: "starts a thread that waits (up to 2 s) for one message on the userfaultfd `fd` and \
+              resolves its page fault: `copy` (UFFDIO_COPY of a page of `fill` bytes), `zeropage` \
+              (UFFDIO_ZEROPAGE) or `unprotect` (UFFDIO_WRITEPROTECT with mode 0); the step that \
+              faults next blocks until the thread has resolved it",
+    },
+    CallSpec {
+        name: "uffd_served",
+        call: Call::UffdServed,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[],
+        one_of: &[],
+        checks: &["event", "fault-flags"],
+        doc: "waits for the `uffd_serve` thread: yields the address the message reported, checks \
+              its `event` and `fault-flags`; ETIMEDOUT when no message came, or the errno of the \
+              resolving ioctl",
+    },
+    CallSpec {
         name: "ftruncate",
         call: Call::Ftruncate,
         role: Role::Kernel,
@@ -534,6 +621,31 @@ pub static CALLS: &[CallSpec] = &[
         checks: &["minflt", "majflt"],
         doc: "getrusage(RUSAGE_SELF): minor and major faults since the previous `faults` step (or the \
               start of the process)",
+    },
+    CallSpec {
+        name: "pagemap",
+        call: Call::Pagemap,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[req("addr", N), req("len", N)],
+        one_of: &[],
+        checks: &["pagemap"],
+        doc: "reads the /proc/self/pagemap entry of every page of [addr, addr+len): its flags \
+              (present, swapped, file-or-shared-anon, exclusive, soft-dirty, uffd-wp), never the \
+              page frame number",
+    },
+    CallSpec {
+        name: "clear_refs",
+        call: Call::ClearRefs,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: true,
+        args: &[req("value", N)],
+        one_of: &[],
+        checks: &[],
+        doc: "writes `value` (in decimal) to /proc/self/clear_refs: 4 clears the soft-dirty bits \
+              of all the process's pages",
     },
     CallSpec {
         name: "locate",

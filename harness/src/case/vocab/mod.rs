@@ -32,6 +32,13 @@ pub enum Call {
     Munlockall,
     RemapFilePages,
     Mseal,
+    Userfaultfd,
+    UffdioApi,
+    UffdioRegister,
+    UffdioWriteprotect,
+    // Serving userfaultfd faults from a second thread.
+    UffdServe,
+    UffdServed,
     // Files.
     Ftruncate,
     Fallocate,
@@ -55,10 +62,15 @@ pub enum Call {
     Smaps,
     Stat,
     Faults,
+    Pagemap,
+    ClearRefs,
     // The harness itself.
     Locate,
     Selftest,
 }
+
+/// How a `uffd_serve` thread resolves the fault it reads.
+pub const UFFD_RESOLVE: &[&str] = &["copy", "zeropage", "unprotect"];
 
 /// What `locate` can find.
 pub const LOCATE_WHAT: &[&str] = &["stack", "code"];
