@@ -34,6 +34,10 @@ pub struct HostEnv {
     /// Filesystems the scratch janitor could not make, with the reason.
     #[serde(skip)]
     pub scratch_problems: Vec<(String, String)>,
+    /// Why this process cannot have protection keys (pkeys(7)), or `None` when it can: probed
+    /// by allocating one and freeing it again.
+    #[serde(skip)]
+    pub no_pkeys: Option<String>,
     /// Scratch roots left by a janitor that was killed, removed while preparing this run.
     #[serde(skip)]
     pub swept: Vec<PathBuf>,
@@ -72,6 +76,7 @@ impl HostEnv {
             scratch,
             default_scratch,
             scratch_problems: Vec::new(),
+            no_pkeys: pkeys_missing(),
             swept: Vec::new(),
         }
     }
@@ -107,6 +112,19 @@ impl HostEnv {
             .iter()
             .find(|(name, _)| name == fs)
             .map(|(_, p)| p.as_path())
+    }
+}
+
+/// Why protection keys are missing here, from pkey_alloc's errno: ENOSPC where the processor or
+/// the kernel has none (x86 without `pku`/`ospke` in /proc/cpuinfo, arm64 without POE, most
+/// powerpc VMs), ENOSYS where the call does not exist (a sandbox, an emulator).
+fn pkeys_missing() -> Option<String> {
+    match sys::pkeys_available() {
+        Ok(()) => None,
+        Err(errno) => Some(format!(
+            "needs memory protection keys; pkey_alloc(0, 0) fails here with {}",
+            crate::names::errno_name(errno)
+        )),
     }
 }
 

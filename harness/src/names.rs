@@ -18,6 +18,9 @@ pub enum Family {
     Open,
     Falloc,
     Rlimit,
+    Pkey,
+    Pr,
+    Mdwe,
     Misc,
 }
 
@@ -37,13 +40,19 @@ impl Family {
             Family::Open => "open flag (O_*)",
             Family::Falloc => "fallocate mode (FALLOC_FL_*)",
             Family::Rlimit => "resource limit (RLIMIT_*)",
+            Family::Pkey => "protection key access right (PKEY_*)",
+            Family::Pr => "prctl option (PR_*)",
+            Family::Mdwe => "memory-deny-write-execute flag (PR_MDWE_*)",
             Family::Misc => "constant",
         }
     }
 
     /// Whether several names of this family may be or-ed into one value, and so how a number decodes.
     pub fn is_bitmask(self) -> bool {
-        !matches!(self, Family::Madv | Family::Rlimit | Family::Misc)
+        !matches!(
+            self,
+            Family::Madv | Family::Rlimit | Family::Pr | Family::Misc
+        )
     }
 }
 
@@ -217,6 +226,12 @@ pub static CONSTANTS: &[Constant] = &[
     c("RLIMIT_NOFILE", Rlimit, 7),
     c("RLIMIT_MEMLOCK", Rlimit, 8),
     c("RLIMIT_AS", Rlimit, 9),
+    c("PKEY_DISABLE_ACCESS", Pkey, 0x1),
+    c("PKEY_DISABLE_WRITE", Pkey, 0x2),
+    c("PR_SET_MDWE", Pr, 65),
+    c("PR_GET_MDWE", Pr, 66),
+    c("PR_MDWE_REFUSE_EXEC_GAIN", Mdwe, 0x1),
+    c("PR_MDWE_NO_INHERIT", Mdwe, 0x2),
     c("RLIM_INFINITY", Misc, u64::MAX),
 ];
 
@@ -678,6 +693,13 @@ mod tests {
             ("FALLOC_FL_PUNCH_HOLE", libc::FALLOC_FL_PUNCH_HOLE as i64),
             ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK as i64),
             ("RLIMIT_AS", libc::RLIMIT_AS as i64),
+            ("PR_SET_MDWE", libc::PR_SET_MDWE as i64),
+            ("PR_GET_MDWE", libc::PR_GET_MDWE as i64),
+            (
+                "PR_MDWE_REFUSE_EXEC_GAIN",
+                libc::PR_MDWE_REFUSE_EXEC_GAIN as i64,
+            ),
+            ("PR_MDWE_NO_INHERIT", libc::PR_MDWE_NO_INHERIT as i64),
         ];
         for (name, want) in checks {
             assert_eq!(constant(name).unwrap().value as i64, *want, "{name}");

@@ -94,6 +94,12 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             }
         }
     }
+    // The processor's feature as much as the kernel's: a snapshot records where it is missing.
+    if r.pkeys {
+        if let Some(why) = &host.no_pkeys {
+            return Err(Unmet::kernel(why.clone()));
+        }
+    }
     Ok(())
 }
 
@@ -248,6 +254,17 @@ mod tests {
             let unmet = check(&case(&missing), &host).expect_err("no such file");
             assert_eq!(unmet.setup, None, "{field}: {unmet:?}");
         }
+        // Without protection keys a case that needs them is skipped, as the kernel's (the
+        // processor's) property, with the probe's reason; with them it runs.
+        let mut without = host.clone();
+        without.no_pkeys = Some("pkey_alloc(0, 0) fails here with ENOSPC".into());
+        let unmet = check(&case("{ pkeys = true }"), &without).expect_err("no keys");
+        assert_eq!(unmet.setup, None, "{unmet:?}");
+        assert!(unmet.reason.contains("ENOSPC"), "{unmet:?}");
+        assert!(check(&case("{ pkeys = false }"), &without).is_ok());
+        let mut with = host.clone();
+        with.no_pkeys = None;
+        assert!(check(&case("{ pkeys = true }"), &with).is_ok());
         // Kernel needs come first: a case both would skip is skipped for the kernel.
         let both = check(&case("{ kernel = \"<2.0\", hugepages = 100000 }"), &host);
         assert_eq!(both.expect_err("unmet").setup, None);

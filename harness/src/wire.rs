@@ -152,9 +152,19 @@ pub struct SmapsEntry {
     pub vmflags: Vec<String>,
     pub rss: u64,
     pub locked: u64,
+    /// AnonHugePages: the bytes of the mapping held by transparent huge pages.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub anon_huge: u64,
+    /// ProtectionKey: the mapping's protection key; absent where the kernel has no pkeys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkey: Option<u64>,
     /// The whole mapping's range, which Rss and Locked count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<(u64, u64)>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A line of /proc/self/maps, clipped to the queried range.

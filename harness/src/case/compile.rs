@@ -115,6 +115,7 @@ impl Loader<'_> {
         let r = r.get_ref();
         let mut out = Requirements {
             root: r.root.unwrap_or(false),
+            pkeys: r.pkeys.unwrap_or(false),
             hugepages: r.hugepages.as_ref().map_or(0, |h| *h.get_ref()),
             ..Default::default()
         };

@@ -358,9 +358,11 @@ impl Loader<'_> {
                 checks.push(Check::VmFlags(parsed));
             }
         }
-        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 3] = [
+        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 5] = [
             ("rss", &e.rss, Check::Rss),
             ("locked", &e.locked, Check::Locked),
+            ("anon-huge", &e.anon_huge, Check::AnonHuge),
+            ("pkey", &e.pkey, Check::Pkey),
             ("iterations", &e.iterations, Check::Iterations),
         ];
         for (name, value, make) in byte_counts {

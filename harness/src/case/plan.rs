@@ -33,6 +33,8 @@ pub struct Requirements {
     pub root: bool,
     /// Machine architectures (`uname -m`) the case is written for.
     pub arch: Vec<String>,
+    /// Needs protection keys (probed: pkey_alloc gives one).
+    pub pkeys: bool,
     /// Free huge pages needed (HugePages_Free of /proc/meminfo).
     pub hugepages: u64,
     /// Paths that must exist: kernel features show up in /sys and /proc.
@@ -160,6 +162,9 @@ pub enum Check {
     VmFlags(Vec<(String, bool)>),
     Rss(Compare),
     Locked(Compare),
+    AnonHuge(Compare),
+    /// smaps ProtectionKey: must compare so for every VMA in the range.
+    Pkey(Compare),
     /// How many times a repeated step ran.
     Iterations(Compare),
 }

@@ -52,6 +52,10 @@ pub struct Requires {
     /// Architectures (`uname -m`) the case is written for: `["x86_64"]`.
     #[serde(default)]
     pub arch: Vec<Spanned<String>>,
+    /// Needs memory protection keys (pkeys(7)): the kernel and the processor must give one to a
+    /// process that asks, which is probed with pkey_alloc.
+    #[serde(default)]
+    pub pkeys: Option<bool>,
     /// Free huge pages the case needs (HugePages_Free).
     #[serde(default)]
     pub hugepages: Option<Spanned<u64>>,
@@ -172,6 +176,12 @@ pub struct ExpectSpec {
     /// smaps Locked, in bytes, summed over the VMAs of the range.
     #[serde(default)]
     pub locked: Option<Spanned<Value>>,
+    /// smaps AnonHugePages, in bytes, summed over the VMAs of the range.
+    #[serde(default)]
+    pub anon_huge: Option<Spanned<Value>>,
+    /// smaps ProtectionKey: the protection key of every VMA of the range.
+    #[serde(default)]
+    pub pkey: Option<Spanned<Value>>,
     /// How many times a `repeat`ed step ran.
     #[serde(default)]
     pub iterations: Option<Spanned<Value>>,

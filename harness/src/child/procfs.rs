@@ -87,6 +87,8 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
                     vmflags: Vec::new(),
                     rss: 0,
                     locked: 0,
+                    anon_huge: 0,
+                    pkey: None,
                     mapping: Some((head.start, head.end)),
                 });
             }
@@ -101,6 +103,10 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
             last.rss = kb(rest);
         } else if let Some(rest) = l.strip_prefix("Locked:") {
             last.locked = kb(rest);
+        } else if let Some(rest) = l.strip_prefix("AnonHugePages:") {
+            last.anon_huge = kb(rest);
+        } else if let Some(rest) = l.strip_prefix("ProtectionKey:") {
+            last.pkey = rest.trim().parse().ok();
         }
     });
     match read {

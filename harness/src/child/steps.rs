@@ -123,6 +123,51 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             nr::MSEAL,
             [v.get("addr"), v.get("len"), v.get("flags"), 0, 0, 0],
         ),
+        PkeyAlloc => raw(
+            nr::PKEY_ALLOC,
+            [v.get("flags"), v.get("access-rights"), 0, 0, 0, 0],
+        ),
+        PkeyMprotect => raw(
+            nr::PKEY_MPROTECT,
+            [
+                v.get("addr"),
+                v.get("len"),
+                v.get("prot"),
+                v.get("pkey"),
+                0,
+                0,
+            ],
+        ),
+        PkeyFree => raw(nr::PKEY_FREE, [v.get("pkey"), 0, 0, 0, 0, 0]),
+        Prctl => raw(
+            nr::PRCTL,
+            [
+                v.get("option"),
+                v.get("arg2"),
+                v.get("arg3"),
+                v.get("arg4"),
+                v.get("arg5"),
+                0,
+            ],
+        ),
+        PidfdOpen => raw(
+            nr::PIDFD_OPEN,
+            [
+                v.opt("pid").unwrap_or(sys::pid() as u64),
+                v.get("flags"),
+                0,
+                0,
+                0,
+                0,
+            ],
+        ),
+        ProcessMadvise => from(sys::process_madvise(
+            v.get("pidfd"),
+            v.get("addr"),
+            v.get("len"),
+            v.get("advice"),
+            v.get("flags"),
+        )),
         Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
         Fallocate => raw(
             nr::FALLOCATE,

@@ -105,6 +105,9 @@ const ALL: &[Family] = &[
     Family::Open,
     Family::Falloc,
     Family::Rlimit,
+    Family::Pkey,
+    Family::Pr,
+    Family::Mdwe,
 ];
 
 pub fn parse_when(text: &str) -> Result<Expr, String> {

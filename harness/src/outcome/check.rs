@@ -188,6 +188,28 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
         (Check::Locked(c), Some(Data::Smaps(got))) => {
             compare("Locked (bytes)", c, got.iter().map(|m| m.locked).sum(), env)
         }
+        (Check::AnonHuge(c), Some(Data::Smaps(got))) => compare(
+            "AnonHugePages (bytes)",
+            c,
+            got.iter().map(|m| m.anon_huge).sum(),
+            env,
+        ),
+        (Check::Pkey(c), Some(Data::Smaps(got))) => {
+            if got.is_empty() {
+                return Some("no mapping in the range to check the ProtectionKey of".into());
+            }
+            got.iter().find_map(|m| {
+                let at = format!(
+                    "[{}, {})",
+                    symbols::address(m.start, env),
+                    symbols::end_address(m.end, env)
+                );
+                match m.pkey {
+                    None => Some(format!("no ProtectionKey line in smaps for {at}")),
+                    Some(k) => compare(&format!("ProtectionKey of {at}"), c, k, env),
+                }
+            })
+        }
         (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
             (true, None) | (false, Some(_)) => None,
             (true, Some(at)) => Some(format!("the mapping differs from the file at offset {at}")),

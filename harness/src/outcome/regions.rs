@@ -23,6 +23,9 @@ pub struct Regions {
     touched: Option<Touched>,
     /// Whether the step being judged returns an address the kernel chose (mmap, mremap).
     placing: bool,
+    /// Whether the step being judged returns a count of bytes, never an address
+    /// (process_madvise's bytes advised, a huge page's worth and more).
+    counting: bool,
     /// The region the step being judged has just named (its own result), if any.
     own: Option<usize>,
     /// Renderings that only proximity could name, since `take_layout_dependent`.
@@ -77,6 +80,7 @@ impl Regions {
             unmapped: Vec::new(),
             touched: None,
             placing: false,
+            counting: false,
             own: None,
             layout_dependent: RefCell::new(Vec::new()),
         }
@@ -89,6 +93,11 @@ impl Regions {
     /// Whether the step being judged returns an address the kernel chose (mmap, mremap).
     pub fn placing(&self) -> bool {
         self.placing
+    }
+
+    /// Whether the step being judged returns a count of bytes, shown as a number.
+    pub fn counting(&self) -> bool {
+        self.counting
     }
 
     /// Takes note of what a step revealed: the value of its `$name`, the region it mapped, the
@@ -145,6 +154,7 @@ impl Regions {
     /// holds. Evaluated before the step's own result is learned.
     pub fn enter(&mut self, step: &Step) {
         self.placing = matches!(step.call, Call::Mmap | Call::Mremap);
+        self.counting = step.call == Call::ProcessMadvise;
         self.own = None;
         self.touched = (|| {
             let expr = step.num("addr")?;

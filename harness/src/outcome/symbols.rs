@@ -157,8 +157,14 @@ pub fn smaps(entries: &[crate::wire::SmapsEntry], env: &Regions) -> String {
     entries
         .iter()
         .map(|m| {
+            // A key other than the default 0 is shown; the default is left out, so that smaps
+            // reads the same with and without protection keys.
+            let key = match m.pkey {
+                Some(k) if k != 0 => format!(" ProtectionKey {k}"),
+                _ => String::new(),
+            };
             format!(
-                "[{}, {}) Rss {} Locked {} VmFlags {}",
+                "[{}, {}) Rss {} Locked {}{key} VmFlags {}",
                 address(m.start, env),
                 end_address(m.end, env),
                 m.rss,
@@ -184,6 +190,7 @@ pub fn obs(o: &Obs, env: &Regions) -> String {
         Obs::NotRun { reason } => format!("not run: {reason}"),
         Obs::Ok { value, data } => match data {
             None if env.placing() => format!("= {}", placed_address(*value, env)),
+            None if env.counting() => format!("= {value}"),
             None => format!("= {}", address(*value, env)),
             Some(Data::Bytes(b)) => format!("read {}", bytes(b)),
             Some(Data::Maps(m)) => maps(m, env),

@@ -41,8 +41,60 @@ pub mod nr {
         SYS_openat as OPENAT, SYS_pread64 as PREAD, SYS_pwrite64 as PWRITE, SYS_read as READ,
         SYS_remap_file_pages as REMAP_FILE_PAGES, SYS_setrlimit as SETRLIMIT, SYS_write as WRITE,
     };
+    pub use libc::{
+        SYS_pidfd_open as PIDFD_OPEN, SYS_prctl as PRCTL, SYS_process_madvise as PROCESS_MADVISE,
+    };
     /// mseal(2), Linux 6.10; not yet in every libc.
     pub const MSEAL: libc::c_long = 462;
+
+    // The protection key calls (Linux 4.9) have numbers of their own on each architecture, and
+    // libc lacks them for powerpc64.
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_MPROTECT: libc::c_long = 329;
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_ALLOC: libc::c_long = 330;
+    #[cfg(target_arch = "x86_64")]
+    pub const PKEY_FREE: libc::c_long = 331;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_MPROTECT: libc::c_long = 288;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_ALLOC: libc::c_long = 289;
+    #[cfg(target_arch = "aarch64")]
+    pub const PKEY_FREE: libc::c_long = 290;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_ALLOC: libc::c_long = 384;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_FREE: libc::c_long = 385;
+    #[cfg(target_arch = "powerpc64")]
+    pub const PKEY_MPROTECT: libc::c_long = 386;
+
+    #[cfg(all(test, not(target_arch = "powerpc64")))]
+    #[test]
+    fn pkey_numbers_agree_with_libc() {
+        assert_eq!(PKEY_MPROTECT, libc::SYS_pkey_mprotect);
+        assert_eq!(PKEY_ALLOC, libc::SYS_pkey_alloc);
+        assert_eq!(PKEY_FREE, libc::SYS_pkey_free);
+    }
+}
+
+/// Whether this kernel and processor give protection keys to a process: one can be allocated
+/// (and is freed again). The errno otherwise: ENOSPC without hardware or kernel support,
+/// ENOSYS where the call does not exist.
+pub fn pkeys_available() -> Result<(), i32> {
+    let key = raw(nr::PKEY_ALLOC, [0; 6])?;
+    raw(nr::PKEY_FREE, [key, 0, 0, 0, 0, 0]).map(|_| ())
+}
+
+/// process_madvise(pidfd, iovec, 1, advice, flags) with the one range [addr, addr+len).
+pub fn process_madvise(pidfd: u64, addr: u64, len: u64, advice: u64, flags: u64) -> SysResult {
+    let iov = libc::iovec {
+        iov_base: addr as *mut libc::c_void,
+        iov_len: len as usize,
+    };
+    raw(
+        nr::PROCESS_MADVISE,
+        [pidfd, &iov as *const _ as u64, 1, advice, flags, 0],
+    )
 }
 
 /// Memory for the harness's own use in a case child, between two PROT_NONE guard pages, so that

@@ -161,6 +161,8 @@ pub(crate) fn step_exprs(step: &Step) -> Vec<&Expr> {
                 | Check::Majflt(c)
                 | Check::Rss(c)
                 | Check::Locked(c)
+                | Check::AnonHuge(c)
+                | Check::Pkey(c)
                 | Check::Iterations(c) => out.push(&c.rhs),
                 Check::Maps(lines) => {
                     for l in lines {

@@ -32,6 +32,12 @@ pub enum Call {
     Munlockall,
     RemapFilePages,
     Mseal,
+    PkeyAlloc,
+    PkeyMprotect,
+    PkeyFree,
+    Prctl,
+    PidfdOpen,
+    ProcessMadvise,
     // Files.
     Ftruncate,
     Fallocate,
