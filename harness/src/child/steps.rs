@@ -139,6 +139,10 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
             ],
         ),
         PkeyFree => raw(nr::PKEY_FREE, [v.get("pkey"), 0, 0, 0, 0, 0]),
+        PkeySet => match sys::set_pkey_rights(v.get("pkey"), v.get("rights")) {
+            Ok(()) => ok(0),
+            Err(reason) => Obs::NotRun { reason },
+        },
         Prctl => raw(
             nr::PRCTL,
             [

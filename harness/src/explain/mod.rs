@@ -32,6 +32,10 @@ pub const SYSCALLS: &[(&str, &str, &[Family])] = &[
     ("memfd_create", "memfd_create", &[Family::Mfd]),
 ];
 
+/// Pages of calls outside the family whose flags and errnos the knowledge base explains: their
+/// symbols are looked up there (but an errno's explanation does not quote them).
+const OTHER_PAGES: &[&str] = &["fcntl", "prctl", "pkey_alloc", "process_madvise"];
+
 /// A passage of the installed man page, kept with its fonts for the terminal.
 #[derive(Debug, Clone, Serialize)]
 pub struct ManText {
@@ -256,7 +260,7 @@ fn pages_for(sym: &kb::Symbol) -> Vec<(String, u32)> {
         _ => {}
     }
     for of in &sym.of {
-        if SYSCALLS.iter().any(|(n, _, _)| n == of) || of == "fcntl" {
+        if SYSCALLS.iter().any(|(n, _, _)| n == of) || OTHER_PAGES.contains(&of.as_str()) {
             add(of, 2);
         }
     }

@@ -85,6 +85,44 @@ pub fn pkeys_available() -> Result<(), i32> {
     raw(nr::PKEY_FREE, [key, 0, 0, 0, 0, 0]).map(|_| ())
 }
 
+/// Sets the calling thread's rights for protection key `pkey` (PKEY_DISABLE_ACCESS,
+/// PKEY_DISABLE_WRITE) in the x86 PKRU register, without a system call, as pkeys(7) describes.
+/// `Err` with the reason where this cannot be done: another architecture (arm64's POR_EL0 and
+/// powerpc's AMR are not written here), or a key or rights out of range.
+pub fn set_pkey_rights(pkey: u64, rights: u64) -> Result<(), String> {
+    if pkey > 15 || rights > 3 {
+        return Err(format!(
+            "PKRU holds keys 0 to 15 and rights 0 to 3; got key {pkey}, rights {rights}"
+        ));
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        // Callers run it only where pkey_alloc gave a key, so the kernel has set CR4.PKE and
+        // RDPKRU/WRPKRU do not raise #UD.
+        let shift = 2 * pkey as u32;
+        let mut pkru: u32;
+        // SAFETY: RDPKRU reads the thread's PKRU register into eax (ecx must be 0, edx is
+        // clobbered); it touches no memory.
+        unsafe {
+            std::arch::asm!("rdpkru", in("ecx") 0u32, out("eax") pkru, out("edx") _,
+                options(nomem, nostack, preserves_flags));
+        }
+        pkru = (pkru & !(3 << shift)) | ((rights as u32) << shift);
+        // SAFETY: WRPKRU changes only which pages tagged with a key this thread may access;
+        // no Rust invariant depends on it. A case that takes away the rights of key 0, which the
+        // harness's own memory carries, crashes only its own child, which is reported BROKEN.
+        unsafe {
+            std::arch::asm!("wrpkru", in("eax") pkru, in("ecx") 0u32, in("edx") 0u32,
+                options(nostack, preserves_flags));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        Err("setting a key's rights without pkey_alloc is written for x86_64 (WRPKRU) only".into())
+    }
+}
+
 /// process_madvise(pidfd, iovec, 1, advice, flags) with the one range [addr, addr+len).
 pub fn process_madvise(pidfd: u64, addr: u64, len: u64, advice: u64, flags: u64) -> SysResult {
     let iov = libc::iovec {

@@ -328,6 +328,18 @@ pub static CALLS: &[CallSpec] = &[
         doc: "pkey_free(pkey), as a raw system call",
     },
     CallSpec {
+        name: "pkey_set",
+        call: Call::PkeySet,
+        role: Role::Kernel,
+        prototype: false,
+        mutable: false,
+        args: &[req("pkey", N), req("rights", Kind::Num(&[Pkey]))],
+        one_of: &[],
+        checks: &[],
+        doc: "sets the calling thread's `rights` for key `pkey` in the rights register, without a \
+              system call (x86_64 only: WRPKRU; not run elsewhere)",
+    },
+    CallSpec {
         name: "prctl",
         call: Call::Prctl,
         role: Role::Kernel,

@@ -35,6 +35,7 @@ pub enum Call {
     PkeyAlloc,
     PkeyMprotect,
     PkeyFree,
+    PkeySet,
     Prctl,
     PidfdOpen,
     ProcessMadvise,
