@@ -13,6 +13,10 @@ pub struct Ref {
     pub section: String,
     pub path: String,
     pub quote: Option<String>,
+    /// `#N` after the path: the rule's number among those of its place, for the rare rule whose
+    /// words are those of another (memfd_create(2)'s NOTES say one sentence twice). Numbers
+    /// hold for one man-pages release; words are preferred wherever they suffice.
+    pub nth: Option<usize>,
 }
 
 /// `None` when the text does not start with `name(section)`: a kernel document such as
@@ -37,11 +41,18 @@ pub fn parse(text: &str) -> Option<Ref> {
             None => (rest, None),
         },
     };
+    let (path, nth) = match path.rsplit_once(" #") {
+        Some((p, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => {
+            (p.trim(), n.parse().ok())
+        }
+        _ => (path, None),
+    };
     Some(Ref {
         name: name.to_string(),
         section: section.to_string(),
         path: path.to_string(),
         quote: quote.filter(|q| !q.is_empty()),
+        nth,
     })
 }
 
@@ -56,6 +67,7 @@ pub fn matches_any<'a>(r: &Ref, rules: &'a [Rule]) -> Vec<&'a Rule> {
     rules
         .iter()
         .filter(|rule| path_names(&r.path, rule))
+        .filter(|rule| r.nth.is_none_or(|n| rule.id.ends_with(&format!(" #{n}"))))
         .filter(|rule| {
             quote
                 .as_deref()
@@ -130,6 +142,7 @@ mod tests {
                 section: "2".into(),
                 path: "ERRORS EINVAL".into(),
                 quote: Some("length was 0".into()),
+                nth: None,
             })
         );
         assert_eq!(parse("mseal.rst SYSCALL Return values"), None);
@@ -188,6 +201,9 @@ Bad addr.
             ["mmap(2) DESCRIPTION #2"]
         );
         assert_eq!(ids("mmap(2) DESCRIPTION").len(), 6, "a whole section");
+        assert_eq!(ids("mmap(2) ERRORS EINVAL #2"), ["mmap(2) ERRORS EINVAL #2"]);
+        assert_eq!(ids("mmap(2) DESCRIPTION #1: The call maps"), ["mmap(2) DESCRIPTION #1"]);
+        assert!(ids("mmap(2) DESCRIPTION #2: The call maps").is_empty());
         assert_eq!(
             ids("mmap(2) DESCRIPTION munlock()"),
             ["mmap(2) DESCRIPTION mlock(), mlock2(), and munlock() #1"]
