@@ -494,6 +494,7 @@ impl Loader<'_> {
                             end,
                             perms: perms.clone(),
                             offset,
+                            path: m.path.as_ref().map(|p| p.get_ref().clone()),
                         });
                     }
                 }

@@ -195,6 +195,8 @@ pub struct MapsLine {
     pub end: Expr,
     pub perms: String,
     pub offset: Option<Expr>,
+    /// The pathname: exactly, or its end after a leading `*`.
+    pub path: Option<String>,
 }
 
 /// `"0"`, `">0"`, `">=16"`, `"<4"`, `"!=0"`: one of the expression language's comparisons.

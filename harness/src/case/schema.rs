@@ -218,4 +218,8 @@ pub struct MapsSpec {
     pub perms: Spanned<String>,
     #[serde(default)]
     pub offset: Option<Spanned<Value>>,
+    /// The pathname column: `"[stack]"`, `""` (anonymous), or with a leading `*` its end
+    /// (`"*/f (deleted)"`), since scratch directories differ from run to run.
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
 }

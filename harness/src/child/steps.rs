@@ -185,13 +185,22 @@ pub(super) fn run_step(state: &mut State, step: &Step, v: &Values) -> Obs {
                 0,
             ],
         ),
-        ProcessMadvise => from(sys::process_madvise(
-            v.get("pidfd"),
-            v.get("addr"),
-            v.get("len"),
-            v.get("advice"),
-            v.get("flags"),
-        )),
+        ProcessMadvise => {
+            let mut ranges = vec![(v.get("addr"), v.get("len"))];
+            for (a, l) in [("addr2", "len2"), ("addr3", "len3")] {
+                if let Some(addr) = v.opt(a) {
+                    ranges.push((addr, v.get(l)));
+                }
+            }
+            let vlen = v.opt("vlen").unwrap_or(ranges.len() as u64);
+            from(sys::process_madvise(
+                v.get("pidfd"),
+                &ranges,
+                vlen,
+                v.get("advice"),
+                v.get("flags"),
+            ))
+        }
         Ftruncate => raw(nr::FTRUNCATE, [v.get("fd"), v.get("len"), 0, 0, 0, 0]),
         Fallocate => raw(
             nr::FALLOCATE,
@@ -366,6 +375,14 @@ pub(super) fn locate(state: &State, what: &str) -> Obs {
     let addr = match what {
         "stack" => std::hint::black_box(&here) as *const u8 as u64,
         "code" => run_step as fn(&mut State, &Step, &Values) -> Obs as usize as u64,
+        "vdso" => match sys::vdso_base() {
+            Some(base) => base,
+            None => {
+                return Obs::NotRun {
+                    reason: "the process has no vDSO (no AT_SYSINFO_EHDR)".into(),
+                }
+            }
+        },
         other => {
             return Obs::NotRun {
                 reason: format!("locate cannot find `{other}`"),

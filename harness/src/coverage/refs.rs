@@ -201,8 +201,14 @@ Bad addr.
             ["mmap(2) DESCRIPTION #2"]
         );
         assert_eq!(ids("mmap(2) DESCRIPTION").len(), 6, "a whole section");
-        assert_eq!(ids("mmap(2) ERRORS EINVAL #2"), ["mmap(2) ERRORS EINVAL #2"]);
-        assert_eq!(ids("mmap(2) DESCRIPTION #1: The call maps"), ["mmap(2) DESCRIPTION #1"]);
+        assert_eq!(
+            ids("mmap(2) ERRORS EINVAL #2"),
+            ["mmap(2) ERRORS EINVAL #2"]
+        );
+        assert_eq!(
+            ids("mmap(2) DESCRIPTION #1: The call maps"),
+            ["mmap(2) DESCRIPTION #1"]
+        );
         assert!(ids("mmap(2) DESCRIPTION #2: The call maps").is_empty());
         assert_eq!(
             ids("mmap(2) DESCRIPTION munlock()"),

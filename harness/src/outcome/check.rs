@@ -126,25 +126,54 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
                             Some(Err(e)) => return Some(e),
                             None => None,
                         };
-                        expected.push((s, e, line.perms.clone(), offset));
+                        expected.push((s, e, line.perms.clone(), offset, line.path.clone()));
                     }
                     (Err(e), _) | (_, Err(e)) => return Some(e),
                 }
             }
             let same = expected.len() == got.len()
-                && expected.iter().zip(got).all(|((s, e, p, o), g)| {
-                    *s == g.start && *e == g.end && *p == g.perms && o.is_none_or(|o| o == g.offset)
+                && expected.iter().zip(got).all(|((s, e, p, o, path), g)| {
+                    *s == g.start
+                        && *e == g.end
+                        && *p == g.perms
+                        && o.is_none_or(|o| o == g.offset)
+                        && path
+                            .as_deref()
+                            .is_none_or(|want| path_matches(want, &g.path))
                 });
             (!same).then(|| {
+                let paths = expected.iter().any(|x| x.4.is_some());
                 let want: Vec<String> = expected
                     .iter()
-                    .map(|(s, e, p, o)| symbols::maps_line(*s, *e, p, *o, env))
+                    .map(|(s, e, p, o, path)| {
+                        let line = symbols::maps_line(*s, *e, p, *o, env);
+                        match path {
+                            Some(path) => format!("{line} {path:?}"),
+                            None => line,
+                        }
+                    })
                     .collect();
-                format!(
-                    "expected maps [{}], observed [{}]",
-                    want.join(", "),
+                let observed = if paths {
+                    got.iter()
+                        .map(|g| {
+                            let offset = g.path.starts_with('/').then_some(g.offset);
+                            // Only the last component of a file's path: scratch
+                            // directories differ from run to run.
+                            let shown = match g.path.rsplit_once('/') {
+                                Some((_, last)) if g.path.starts_with('/') => format!("…/{last}"),
+                                _ => g.path.clone(),
+                            };
+                            format!(
+                                "{} {shown:?}",
+                                symbols::maps_line(g.start, g.end, &g.perms, offset, env)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
                     symbols::maps(got, env)
-                )
+                };
+                format!("expected maps [{}], observed [{observed}]", want.join(", "))
             })
         }
         (Check::Size(c), Some(Data::Stat { size, .. })) => compare("st_size", c, *size, env),
@@ -336,6 +365,14 @@ fn compare_time(
         "expected {what} {}, observed {what} {observed} ${name}'s",
         c.text
     ))
+}
+
+/// A maps pathname against its contract: exactly, or its end after a leading `*`.
+fn path_matches(want: &str, got: &str) -> bool {
+    match want.strip_prefix('*') {
+        Some(end) => got.ends_with(end),
+        None => want == got,
+    }
 }
 
 fn compare(what: &str, c: &crate::case::plan::Compare, got: u64, env: &Regions) -> Option<String> {

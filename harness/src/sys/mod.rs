@@ -128,15 +128,41 @@ pub fn set_pkey_rights(pkey: u64, rights: u64) -> Result<(), String> {
 }
 
 /// process_madvise(pidfd, iovec, 1, advice, flags) with the one range [addr, addr+len).
-pub fn process_madvise(pidfd: u64, addr: u64, len: u64, advice: u64, flags: u64) -> SysResult {
-    let iov = libc::iovec {
-        iov_base: addr as *mut libc::c_void,
-        iov_len: len as usize,
-    };
+/// process_madvise(2) with these ranges as its iovec array and `vlen` as given: a `vlen` beyond
+/// the ranges is padded with empty ranges (up to IOV_MAX, past which the kernel reads nothing).
+pub fn process_madvise(
+    pidfd: u64,
+    ranges: &[(u64, u64)],
+    vlen: u64,
+    advice: u64,
+    flags: u64,
+) -> SysResult {
+    const IOV_MAX: usize = 1024;
+    let mut iov: Vec<libc::iovec> = ranges
+        .iter()
+        .map(|&(addr, len)| libc::iovec {
+            iov_base: addr as *mut libc::c_void,
+            iov_len: len as usize,
+        })
+        .collect();
+    let want = (vlen as usize).min(IOV_MAX);
+    while iov.len() < want {
+        iov.push(libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        });
+    }
     raw(
         nr::PROCESS_MADVISE,
-        [pidfd, &iov as *const _ as u64, 1, advice, flags, 0],
+        [pidfd, iov.as_ptr() as u64, vlen, advice, flags, 0],
     )
+}
+
+/// Where the kernel mapped the vDSO, from the auxiliary vector; `None` without one.
+pub fn vdso_base() -> Option<u64> {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel left for the process.
+    let base = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) };
+    (base != 0).then_some(base as u64)
 }
 
 /// Memory for the harness's own use in a case child, between two PROT_NONE guard pages, so that

@@ -828,8 +828,9 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &[],
         doc: "yields the page-aligned address of the child's own `stack` (the page holding the current \
-              frame) or `code` (the page holding the harness function that runs steps), for cases that \
-              map over, protect or unmap the harness itself",
+              frame), `code` (the page holding the harness function that runs steps) or `vdso` (the \
+              vDSO the kernel mapped, from AT_SYSINFO_EHDR), for cases that map over, protect or \
+              unmap the harness itself or read those mappings' maps lines",
     },
     CallSpec {
         name: "selftest",
@@ -936,10 +937,18 @@ pub static CALLS: &[CallSpec] = &[
             req("len", N),
             req("advice", Kind::Num(&[Madv])),
             opt("flags", N, "0"),
+            opt("addr2", N, ""),
+            opt("len2", N, "0"),
+            opt("addr3", N, ""),
+            opt("len3", N, "0"),
+            opt("vlen", N, ""),
         ],
         one_of: &[],
         checks: &[],
-        doc: "process_madvise(pidfd, iovec, 1, advice, flags) with one iovec, [addr, addr+len), \
-              in the address space of the process `pidfd` refers to; yields the bytes advised",
+        doc: "process_madvise(pidfd, iovec, vlen, advice, flags) in the address space of the process \
+              `pidfd` refers to, the iovec array holding [addr, addr+len) and, when given, \
+              [addr2, addr2+len2) and [addr3, addr3+len3); `vlen` defaults to the number of ranges \
+              given (a larger one is passed as it is, the array padded with empty ranges up to \
+              IOV_MAX); yields the bytes advised",
     },
 ];

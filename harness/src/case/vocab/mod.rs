@@ -92,7 +92,7 @@ pub enum Call {
 pub const UFFD_RESOLVE: &[&str] = &["copy", "zeropage", "unprotect"];
 
 /// What `locate` can find.
-pub const LOCATE_WHAT: &[&str] = &["stack", "code"];
+pub const LOCATE_WHAT: &[&str] = &["stack", "code", "vdso"];
 
 /// What `selftest` can do. Each act misbehaves the way a broken or hostile case could, for the
 /// runner's own tests (harness/tests/fixtures/hostile); no case under cases/ may use them.
