@@ -178,6 +178,11 @@ pub struct SmapsEntry {
     /// ProtectionKey: the mapping's protection key; absent where the kernel has no pkeys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pkey: Option<u64>,
+    /// KernelPageSize and MMUPageSize, in bytes; absent where smaps has no such line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_page: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmu_page: Option<u64>,
     /// The whole mapping's range, which Rss and Locked count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<(u64, u64)>,

@@ -358,10 +358,16 @@ impl Loader<'_> {
                 checks.push(Check::VmFlags(parsed));
             }
         }
-        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 5] = [
+        let byte_counts: [(&str, &Option<Spanned<Value>>, MakeCheck); 7] = [
             ("rss", &e.rss, Check::Rss),
             ("locked", &e.locked, Check::Locked),
             ("anon-huge", &e.anon_huge, Check::AnonHuge),
+            (
+                "kernel-page-size",
+                &e.kernel_page_size,
+                Check::KernelPageSize,
+            ),
+            ("mmu-page-size", &e.mmu_page_size, Check::MmuPageSize),
             ("pkey", &e.pkey, Check::Pkey),
             ("iterations", &e.iterations, Check::Iterations),
         ];

@@ -165,6 +165,9 @@ pub enum Check {
     Rss(Compare),
     Locked(Compare),
     AnonHuge(Compare),
+    /// smaps KernelPageSize and MMUPageSize of every VMA of the range.
+    KernelPageSize(Compare),
+    MmuPageSize(Compare),
     /// smaps ProtectionKey: must compare so for every VMA in the range.
     Pkey(Compare),
     /// How many times a repeated step ran.

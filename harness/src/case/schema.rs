@@ -182,6 +182,12 @@ pub struct ExpectSpec {
     /// smaps AnonHugePages, in bytes, summed over the VMAs of the range.
     #[serde(default)]
     pub anon_huge: Option<Spanned<Value>>,
+    /// smaps KernelPageSize of every VMA of the range, in bytes.
+    #[serde(default)]
+    pub kernel_page_size: Option<Spanned<Value>>,
+    /// smaps MMUPageSize of every VMA of the range, in bytes.
+    #[serde(default)]
+    pub mmu_page_size: Option<Spanned<Value>>,
     /// smaps ProtectionKey: the protection key of every VMA of the range.
     #[serde(default)]
     pub pkey: Option<Spanned<Value>>,

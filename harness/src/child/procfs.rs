@@ -97,6 +97,8 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
                     locked: 0,
                     anon_huge: 0,
                     pkey: None,
+                    kernel_page: None,
+                    mmu_page: None,
                     mapping: Some((head.start, head.end)),
                 });
             }
@@ -107,6 +109,10 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
         };
         if let Some(rest) = l.strip_prefix("VmFlags:") {
             last.vmflags = rest.split_whitespace().map(str::to_string).collect();
+        } else if let Some(rest) = l.strip_prefix("KernelPageSize:") {
+            last.kernel_page = Some(kb(rest));
+        } else if let Some(rest) = l.strip_prefix("MMUPageSize:") {
+            last.mmu_page = Some(kb(rest));
         } else if let Some(rest) = l.strip_prefix("Rss:") {
             last.rss = kb(rest);
         } else if let Some(rest) = l.strip_prefix("Locked:") {

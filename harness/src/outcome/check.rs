@@ -270,6 +270,12 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
             got.iter().map(|m| m.anon_huge).sum(),
             env,
         ),
+        (Check::KernelPageSize(c), Some(Data::Smaps(got))) => {
+            page_sizes("KernelPageSize", c, got, |m| m.kernel_page, env)
+        }
+        (Check::MmuPageSize(c), Some(Data::Smaps(got))) => {
+            page_sizes("MMUPageSize", c, got, |m| m.mmu_page, env)
+        }
         (Check::Pkey(c), Some(Data::Smaps(got))) => {
             if got.is_empty() {
                 return Some("no mapping in the range to check the ProtectionKey of".into());
@@ -365,6 +371,30 @@ fn compare_time(
         "expected {what} {}, observed {what} {observed} ${name}'s",
         c.text
     ))
+}
+
+/// A page size of every mapping of the range against the contract; a missing line fails.
+fn page_sizes(
+    what: &str,
+    c: &crate::case::plan::Compare,
+    got: &[crate::wire::SmapsEntry],
+    pick: fn(&crate::wire::SmapsEntry) -> Option<u64>,
+    env: &Regions,
+) -> Option<String> {
+    if got.is_empty() {
+        return Some(format!("no mapping in the range to check the {what} of"));
+    }
+    got.iter().find_map(|m| {
+        let at = format!(
+            "[{}, {})",
+            symbols::address(m.start, env),
+            symbols::end_address(m.end, env)
+        );
+        match pick(m) {
+            None => Some(format!("no {what} line in smaps for {at}")),
+            Some(v) => compare(&format!("{what} of {at}"), c, v, env),
+        }
+    })
 }
 
 /// A maps pathname against its contract: exactly, or its end after a leading `*`.

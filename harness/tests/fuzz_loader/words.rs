@@ -49,6 +49,8 @@ pub(crate) const KEYS: &[&str] = &[
     "rss",
     "locked",
     "anon-huge",
+    "kernel-page-size",
+    "mmu-page-size",
     "pkey",
     "iterations",
     "pagemap",

@@ -729,7 +729,15 @@ pub static CALLS: &[CallSpec] = &[
         mutable: false,
         args: &[req("addr", N), req("len", N)],
         one_of: &[],
-        checks: &["vmflags", "rss", "locked", "anon-huge", "pkey"],
+        checks: &[
+            "vmflags",
+            "rss",
+            "locked",
+            "anon-huge",
+            "pkey",
+            "kernel-page-size",
+            "mmu-page-size",
+        ],
         doc: "reads /proc/self/smaps for the mappings overlapping [addr, addr+len): their VmFlags, \
               Rss, Locked and AnonHugePages summed, in bytes, and each one's ProtectionKey",
     },
