@@ -164,6 +164,8 @@ pub(crate) fn step_exprs(step: &Step) -> Vec<&Expr> {
                 | Check::Rss(c)
                 | Check::Locked(c)
                 | Check::AnonHuge(c)
+                | Check::KernelPageSize(c)
+                | Check::MmuPageSize(c)
                 | Check::Pkey(c)
                 | Check::Iterations(c) => out.push(&c.rhs),
                 Check::FaultFlags(x) => out.push(x),
