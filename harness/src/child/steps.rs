@@ -375,14 +375,9 @@ pub(super) fn locate(state: &State, what: &str) -> Obs {
     let addr = match what {
         "stack" => std::hint::black_box(&here) as *const u8 as u64,
         "code" => run_step as fn(&mut State, &Step, &Values) -> Obs as usize as u64,
-        "vdso" => match sys::vdso_base() {
-            Some(base) => base,
-            None => {
-                return Obs::NotRun {
-                    reason: "the process has no vDSO (no AT_SYSINFO_EHDR)".into(),
-                }
-            }
-        },
+        // No vDSO (qemu-user gives its guests none) yields 0: what the case then reads there
+        // shows the absence, a platform's deviation rather than the harness failing.
+        "vdso" => sys::vdso_base().unwrap_or(0),
         other => {
             return Obs::NotRun {
                 reason: format!("locate cannot find `{other}`"),

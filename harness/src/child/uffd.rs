@@ -50,6 +50,19 @@ fn serve_one(fd: i32, page: u64, resolve: &str, fill: u8) -> Obs {
         }
         Err(errno) => return Obs::Err { errno },
     };
+    // An event other than a page fault (UFFD_EVENT_UNMAP, _REMOVE, ...) has nothing to resolve:
+    // it is reported as read, with the start of the range it names (its first word after the
+    // event) as the step's value.
+    const UFFD_EVENT_PAGEFAULT: u8 = 0x12;
+    if msg.event != UFFD_EVENT_PAGEFAULT {
+        return with(
+            msg.flags,
+            Data::UffdMessage {
+                event: msg.event,
+                flags: 0,
+            },
+        );
+    }
     let at = msg.address & !(page - 1);
     let resolved = match resolve {
         "copy" => uffd::copy(fd, at, &vec![fill; page as usize], 0),
