@@ -19,6 +19,20 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).expect("JSON")
 }
 
+/// The family's section 2 pages the knowledge base is checked against.
+const FAMILY_PAGES: &[&str] = &[
+    "mmap",
+    "mprotect",
+    "msync",
+    "mremap",
+    "madvise",
+    "mincore",
+    "mlock",
+    "remap_file_pages",
+    "memfd_create",
+    "process_madvise",
+];
+
 fn man_installed() -> bool {
     Path::new("/usr/share/man/man2/mmap.2.gz").exists()
 }
@@ -312,17 +326,7 @@ fn the_knowledge_base_covers_the_man_pages_and_the_cases() {
         .collect();
     let mut missing = Vec::new();
     if man_installed() {
-        for page in [
-            "mmap",
-            "mprotect",
-            "msync",
-            "mremap",
-            "madvise",
-            "mincore",
-            "mlock",
-            "remap_file_pages",
-            "memfd_create",
-        ] {
+        for page in FAMILY_PAGES {
             let p = mmcheck::explain::man::load(page, 2).expect("installed");
             for s in &p.sections {
                 for e in &s.entries {
@@ -418,21 +422,10 @@ fn since_claims_agree_with_the_man_pages() {
     }
     use mmcheck::explain::man;
     let kb = mmcheck::explain::kb::get();
-    let pages: Vec<man::Page> = [
-        "mmap",
-        "mprotect",
-        "msync",
-        "mremap",
-        "madvise",
-        "mincore",
-        "mlock",
-        "remap_file_pages",
-        "memfd_create",
-        "process_madvise",
-    ]
-    .iter()
-    .filter_map(|p| man::load(p, 2))
-    .collect();
+    let pages: Vec<man::Page> = FAMILY_PAGES
+        .iter()
+        .filter_map(|p| man::load(p, 2))
+        .collect();
     let mut wrong = Vec::new();
     for s in &kb.symbols {
         for p in &pages {

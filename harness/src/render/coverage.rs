@@ -38,6 +38,23 @@ fn not_rules(t: &PageCoverage) -> String {
         .join(", ")
 }
 
+/// What is not measured: pieces that state no rule, pages not installed. `gap` goes before the
+/// second line (Markdown needs a blank line between paragraphs).
+fn left_out(c: &Coverage, t: &PageCoverage, gap: &str) -> String {
+    let mut s = String::new();
+    if !t.not_rules.is_empty() {
+        let _ = writeln!(s, "\nNot counted as rules: {}.", not_rules(t));
+    }
+    if !c.missing_pages.is_empty() {
+        let _ = writeln!(
+            s,
+            "{gap}Not in the installed man-pages release, so not measured: {}.",
+            c.missing_pages.join(", ")
+        );
+    }
+    s
+}
+
 /// The terminal report. `all` lists every rule, not only the uncovered ones.
 pub fn text(c: &Coverage, all: bool) -> String {
     let mut s = String::new();
@@ -59,16 +76,7 @@ pub fn text(c: &Coverage, all: bool) -> String {
     }
     let t = c.total();
     let _ = writeln!(s, "{}", row(&t, w));
-    if !t.not_rules.is_empty() {
-        let _ = writeln!(s, "\nNot counted as rules: {}.", not_rules(&t));
-    }
-    if !c.missing_pages.is_empty() {
-        let _ = writeln!(
-            s,
-            "Not installed here, so not measured: {}.",
-            c.missing_pages.join(", ")
-        );
-    }
+    let _ = write!(s, "{}", left_out(c, &t, ""));
     let shown: Vec<&RuleCoverage> = c
         .rules
         .iter()
@@ -179,16 +187,7 @@ pub fn markdown(c: &Coverage) -> String {
             p.done_percent()
         );
     }
-    if !t.not_rules.is_empty() {
-        let _ = writeln!(s, "\nNot counted as rules: {}.", not_rules(&t));
-    }
-    if !c.missing_pages.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nNot installed with this release, so not measured: {}.",
-            c.missing_pages.join(", ")
-        );
-    }
+    let _ = write!(s, "{}", left_out(c, &t, "\n"));
     let untestable: Vec<&RuleCoverage> = c
         .rules
         .iter()
