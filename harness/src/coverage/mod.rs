@@ -108,6 +108,11 @@ impl Coverage {
         t
     }
 
+    /// The rules of one status, in page order.
+    pub fn rules_with(&self, status: Status) -> impl Iterator<Item = &RuleCoverage> {
+        self.rules.iter().filter(move |r| r.status == status)
+    }
+
     /// Whether the markers were written against the man pages read: when not, markers that
     /// name nothing are expected and not an error.
     pub fn same_release(&self) -> bool {

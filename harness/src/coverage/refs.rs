@@ -91,11 +91,8 @@ fn path_names(path: &str, rule: &Rule) -> bool {
         return true;
     }
     let symbols = rule.tag_symbols();
-    let full = rule
-        .tag
-        .as_deref()
-        .map(|t| t.split(" (").next().unwrap_or(t).trim());
-    symbols.contains(&rest) || full == Some(rest)
+    let full = rule.tag.as_deref().map(super::rules::short_tag);
+    symbols.contains(&rest) || full.as_deref() == Some(rest)
 }
 
 /// `text` without `prefix` and the spaces after it, when it starts with `prefix` as whole words.

@@ -310,7 +310,7 @@ fn file_paragraphs(
 }
 
 /// The tag without its "(since Linux x.y)".
-fn short_tag(tag: &str) -> String {
+pub(super) fn short_tag(tag: &str) -> String {
     tag.split(" (")
         .next()
         .unwrap_or(tag)

@@ -271,26 +271,13 @@ fn check_data(step: &Step, check: &Check, data: Option<&Data>, env: &Regions) ->
             env,
         ),
         (Check::KernelPageSize(c), Some(Data::Smaps(got))) => {
-            page_sizes("KernelPageSize", c, got, |m| m.kernel_page, env)
+            per_mapping("KernelPageSize", c, got, |m| m.kernel_page, env)
         }
         (Check::MmuPageSize(c), Some(Data::Smaps(got))) => {
-            page_sizes("MMUPageSize", c, got, |m| m.mmu_page, env)
+            per_mapping("MMUPageSize", c, got, |m| m.mmu_page, env)
         }
         (Check::Pkey(c), Some(Data::Smaps(got))) => {
-            if got.is_empty() {
-                return Some("no mapping in the range to check the ProtectionKey of".into());
-            }
-            got.iter().find_map(|m| {
-                let at = format!(
-                    "[{}, {})",
-                    symbols::address(m.start, env),
-                    symbols::end_address(m.end, env)
-                );
-                match m.pkey {
-                    None => Some(format!("no ProtectionKey line in smaps for {at}")),
-                    Some(k) => compare(&format!("ProtectionKey of {at}"), c, k, env),
-                }
-            })
+            per_mapping("ProtectionKey", c, got, |m| m.pkey, env)
         }
         (Check::Equal(want), Some(Data::Diff(diff))) => match (want, diff) {
             (true, None) | (false, Some(_)) => None,
@@ -373,8 +360,9 @@ fn compare_time(
     ))
 }
 
-/// A page size of every mapping of the range against the contract; a missing line fails.
-fn page_sizes(
+/// One smaps field of every mapping of the range against the contract (ProtectionKey,
+/// KernelPageSize, MMUPageSize); a missing line fails.
+fn per_mapping(
     what: &str,
     c: &crate::case::plan::Compare,
     got: &[crate::wire::SmapsEntry],

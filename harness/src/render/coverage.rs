@@ -188,11 +188,7 @@ pub fn markdown(c: &Coverage) -> String {
         );
     }
     let _ = write!(s, "{}", left_out(c, &t, "\n"));
-    let untestable: Vec<&RuleCoverage> = c
-        .rules
-        .iter()
-        .filter(|r| r.status == Status::Untestable)
-        .collect();
+    let untestable: Vec<&RuleCoverage> = c.rules_with(Status::Untestable).collect();
     if !untestable.is_empty() {
         let _ = writeln!(s, "\n## Untestable here, and why\n");
         for r in untestable {
@@ -204,11 +200,7 @@ pub fn markdown(c: &Coverage) -> String {
             );
         }
     }
-    let uncovered: Vec<&RuleCoverage> = c
-        .rules
-        .iter()
-        .filter(|r| r.status == Status::Uncovered)
-        .collect();
+    let uncovered: Vec<&RuleCoverage> = c.rules_with(Status::Uncovered).collect();
     if !uncovered.is_empty() {
         let _ = writeln!(s, "\n## Not covered yet\n");
         for p in &c.pages {
