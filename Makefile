@@ -58,7 +58,8 @@ STABILITY ?= --env host:30 --env gvisor:10
 stability: build static
 	./target/release/mmcheck stability --static $(STATIC) $(STABILITY)
 
-## The compatibility report from the committed snapshots, into docs/compat/ (committed).
+## The compatibility report from the committed snapshots, into docs/compat/ (committed): report.md,
+## index.html, report.json, and each environment's results as ktap/<env>.ktap and junit/<env>.xml.
 report: build
 	./target/release/mmcheck report --out docs/compat
 

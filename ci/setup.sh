@@ -11,7 +11,9 @@
 #     qemu-user environments; user-mode-linux: the UML one;
 #   - gcc-aarch64-linux-gnu, gcc-powerpc64le-linux-gnu and their libc6-dev-*-cross, with
 #     `rustup target add`: the static builds for those architectures (make statics);
-#   - chromium, nodejs, npm: `make e2e`, the report in a headless browser.
+#   - chromium, nodejs, npm: `make e2e`, the report in a headless browser;
+#   - libxml2-utils: xmllint, with which `make test` validates the JUnit XML against
+#     ci/junit/junit-10.xsd (without it that check says it was not run).
 # Only what is missing is installed; a second run installs nothing.
 set -euo pipefail
 packages=()
@@ -23,6 +25,7 @@ need mkfs.xfs xfsprogs
 need mkfs.btrfs btrfs-progs
 need losetup mount
 [ -e /usr/share/man/man2/mmap.2.gz ] || packages+=(manpages-dev)
+need xmllint libxml2-utils
 need qemu-system-x86_64 qemu-system-x86
 need cpio cpio
 need modinfo kmod

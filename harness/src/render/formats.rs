@@ -1,10 +1,11 @@
-//! Machine formats of a run for the systems that run kernel tests at scale: KTAP, as the
-//! kernel's selftests print it (KernelCI and LAVA read it), and JUnit XML (GitHub Actions, GitLab,
-//! Jenkins).
+//! Machine formats of a results document for the systems that run kernel tests at scale: KTAP,
+//! as the kernel's selftests print it (KernelCI and LAVA read it), and JUnit XML (GitHub Actions,
+//! GitLab, Jenkins). One renderer for both sources: a live run (`mmcheck run --format ktap|junit`
+//! renders the run's document) and a committed environment (`mmcheck report` renders each
+//! `snapshots/<env>/results.json`).
 
-use crate::case::plan::Case;
-use crate::env::HostEnv;
 use crate::outcome::{CaseRun, Status};
+use crate::results::{CaseResult, ResultsDoc};
 use crate::snapshot::group_of;
 use std::fmt::Write as _;
 
@@ -30,16 +31,18 @@ pub fn ksft_exit(runs: &[CaseRun]) -> u8 {
 
 /// One KTAP document: version line, plan, one result line per case with diagnostics above a
 /// failure, and the `# Totals:` line.
-pub fn ktap(host: &HostEnv, runs: &[CaseRun]) -> String {
+pub fn ktap(doc: &ResultsDoc) -> String {
+    let env = &doc.env;
     let mut s = String::new();
     let _ = writeln!(s, "TAP version 13");
-    let _ = writeln!(s, "1..{}", runs.len());
+    let _ = writeln!(s, "1..{}", doc.cases.len());
     let _ = writeln!(
         s,
         "# mmcheck on {} ({} {}, page size {})",
-        host.env_key, host.platform, host.release, host.page_size
+        env.key, env.platform, env.release, env.page_size
     );
-    for (i, r) in runs.iter().enumerate() {
+    for (i, c) in doc.cases.iter().enumerate() {
+        let r = &c.run;
         let n = i + 1;
         // A test name may not contain '#', which starts a directive.
         let name = r.id.replace('#', "_");
@@ -72,14 +75,11 @@ pub fn ktap(host: &HostEnv, runs: &[CaseRun]) -> String {
             }
         }
     }
-    let count = |st: Status| runs.iter().filter(|r| r.status == st).count();
+    let t = &doc.totals;
     let _ = writeln!(
         s,
         "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}",
-        count(Status::Pass),
-        count(Status::Fail),
-        count(Status::Skip),
-        count(Status::Broken)
+        t.passed, t.failed, t.skipped, t.broken
     );
     s
 }
@@ -88,74 +88,183 @@ fn one_line(s: &str) -> String {
     s.lines().next().unwrap_or("").replace('#', "")
 }
 
-/// JUnit XML: one testsuite per call (the case group), one testcase per case, failures showing
-/// expected and observed, skips with their reason, the environment as properties.
-pub fn junit(host: &HostEnv, cases: &[&Case], runs: &[CaseRun]) -> String {
-    use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
-    let mut report = Report::new("mmcheck");
-    let mut groups: Vec<&str> = runs.iter().map(|r| group_of(&r.id)).collect();
+/// JUnit XML valid against the Jenkins xunit plugin's junit-10.xsd (`ci/junit/junit-10.xsd`):
+/// one testsuite per call (the case group), one testcase per case, failures showing expected and
+/// observed, skips with their reason, the environment as the suite's properties. The testsuite
+/// name and every classname are `<env>.<call>`, so that files of several environments merged
+/// together keep their cases apart (and a reader splitting at the last dot gets the environment
+/// as the package, the call as the class). Each case's rule and symbols are its `system-out`.
+/// Times are written only when the document has them: a committed document has none, and its
+/// XML is the same on every rendering.
+pub fn junit(doc: &ResultsDoc) -> String {
+    let env = &doc.env;
+    let timed = doc.cases.iter().any(|c| c.run.millis > 0);
+    let time = |cases: &[&CaseResult]| {
+        let ms: u64 = cases.iter().map(|c| c.run.millis).sum();
+        format!(" time=\"{}.{:03}\"", ms / 1000, ms % 1000)
+    };
+    let counts = |cases: &[&CaseResult]| {
+        let n = |st: Status| cases.iter().filter(|c| c.status() == st).count();
+        format!(
+            "tests=\"{}\" failures=\"{}\" errors=\"{}\"",
+            cases.len(),
+            n(Status::Fail),
+            n(Status::Broken)
+        )
+    };
+    let all: Vec<&CaseResult> = doc.cases.iter().collect();
+    let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        s,
+        "<testsuites name=\"mmcheck {}\" {}{}>",
+        xml(&env.key),
+        counts(&all),
+        if timed { time(&all) } else { String::new() }
+    );
+    let mut groups: Vec<&str> = doc.cases.iter().map(|c| group_of(c.id())).collect();
     groups.sort();
     groups.dedup();
     for g in groups {
-        let mut suite = TestSuite::new(g);
+        let class = xml(&format!("{}.{g}", env.key));
+        let cases: Vec<&CaseResult> = all
+            .iter()
+            .copied()
+            .filter(|c| group_of(c.id()) == g)
+            .collect();
+        let skipped = cases.iter().filter(|c| c.status() == Status::Skip).count();
+        let _ = writeln!(
+            s,
+            "  <testsuite name=\"{class}\" {} skipped=\"{skipped}\"{}>",
+            counts(&cases),
+            if timed { time(&cases) } else { String::new() }
+        );
+        s.push_str("    <properties>\n");
         for (k, v) in [
-            ("env", host.env_key.as_str()),
-            ("platform", host.platform.as_str()),
-            ("release", host.release.as_str()),
-            ("machine", host.machine.as_str()),
+            ("env", env.key.clone()),
+            ("platform", env.platform.clone()),
+            ("release", env.release.clone()),
+            ("machine", env.machine.clone()),
+            ("page_size", env.page_size.to_string()),
         ] {
-            suite.add_property(Property::new(k, v));
+            let _ = writeln!(s, "      <property name=\"{k}\" value=\"{}\"/>", xml(&v));
         }
-        for r in runs.iter().filter(|r| group_of(&r.id) == g) {
-            let status = match r.status {
-                Status::Pass => TestCaseStatus::success(),
-                Status::Skip => {
-                    let mut st = TestCaseStatus::skipped();
-                    st.set_message(one_line(&r.reason));
-                    st
-                }
-                Status::Fail | Status::Broken => {
-                    let kind = if r.status == Status::Broken {
-                        NonSuccessKind::Error
-                    } else {
-                        NonSuccessKind::Failure
-                    };
-                    let mut st = TestCaseStatus::non_success(kind);
-                    st.set_message(one_line(&r.reason));
-                    st.set_type(if r.status == Status::Broken {
-                        "broken"
-                    } else {
-                        "deviation"
-                    });
-                    let steps: Vec<String> = r
-                        .steps
-                        .iter()
-                        .map(|s| {
-                            format!(
-                                "{}{} {} (line {}): expected {}, observed {}",
-                                if s.mismatch.is_some() { "✗ " } else { "  " },
-                                s.label,
-                                s.call,
-                                s.line,
-                                s.expected,
-                                s.observed
-                            )
-                        })
-                        .collect();
-                    st.set_description(format!("{}\n{}", r.reason, steps.join("\n")));
-                    st
-                }
-            };
-            let mut tc = TestCase::new(r.id.clone(), status);
-            tc.set_classname(g);
-            tc.set_time(std::time::Duration::from_millis(r.millis));
-            if let Some(c) = cases.iter().find(|c| c.id == r.id) {
-                tc.add_property(Property::new("summary", c.summary.as_str()));
-                tc.add_property(Property::new("symbols", c.symbols.join(" ")));
-            }
-            suite.add_test_case(tc);
+        s.push_str("    </properties>\n");
+        for c in cases {
+            testcase(&mut s, c, &class, timed);
         }
-        report.add_test_suite(suite);
+        s.push_str("  </testsuite>\n");
     }
-    report.to_string().unwrap_or_default()
+    s.push_str("</testsuites>\n");
+    s
+}
+
+fn testcase(s: &mut String, c: &CaseResult, class: &str, timed: bool) {
+    let r = &c.run;
+    let time = if timed {
+        format!(" time=\"{}.{:03}\"", r.millis / 1000, r.millis % 1000)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        s,
+        "    <testcase name=\"{}\" classname=\"{class}\"{time}>",
+        xml(&r.id)
+    );
+    match r.status {
+        Status::Pass => {}
+        Status::Skip => {
+            let _ = writeln!(
+                s,
+                "      <skipped message=\"{}\"/>",
+                xml(&one_line(&r.reason))
+            );
+        }
+        Status::Fail | Status::Broken => {
+            let (tag, ty) = if r.status == Status::Broken {
+                ("error", "broken")
+            } else {
+                ("failure", "deviation")
+            };
+            let steps: Vec<String> = r
+                .steps
+                .iter()
+                .map(|st| {
+                    format!(
+                        "{}{} {} (line {}): expected {}, observed {}",
+                        if st.mismatch.is_some() { "✗ " } else { "  " },
+                        st.label,
+                        st.call,
+                        st.line,
+                        st.expected,
+                        st.observed
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                s,
+                "      <{tag} message=\"{}\" type=\"{ty}\">{}</{tag}>",
+                xml(&one_line(&r.reason)),
+                xml_text(&format!("{}\n{}", r.reason, steps.join("\n")))
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "      <system-out>{}</system-out>",
+        xml_text(&format!(
+            "rule: {}\nsymbols: {}",
+            c.summary,
+            c.symbols.join(" ")
+        ))
+    );
+    s.push_str("    </testcase>\n");
+}
+
+/// Text as an XML attribute value: markup characters escaped, line breaks and tabs kept as
+/// character references (a reader would fold them into spaces otherwise).
+fn xml(text: &str) -> String {
+    escape(text, true)
+}
+
+/// Text as XML character data: as an attribute value, but line breaks written as they are.
+fn xml_text(text: &str) -> String {
+    escape(text, false)
+}
+
+/// The five markup characters escaped, and the control characters XML 1.0 cannot carry at all
+/// shown as `\u{..}`.
+fn escape(text: &str, attribute: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' if !attribute => out.push(ch),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{xml, xml_text};
+
+    #[test]
+    fn xml_text_escapes_markup_and_keeps_what_xml_cannot_carry_readable() {
+        assert_eq!(xml("a<b & \"c\"'>"), "a&lt;b &amp; &quot;c&quot;&apos;&gt;");
+        assert_eq!(xml("one\ntwo\tthree"), "one&#10;two&#9;three");
+        assert_eq!(xml_text("one\ntwo\tthree"), "one\ntwo\tthree");
+        assert_eq!(xml("bell\u{7}"), "bell\\u{7}");
+        assert_eq!(xml("✗ step"), "✗ step");
+    }
 }

@@ -106,3 +106,77 @@ pub fn assert_nothing_left(scratch: &Path) {
     let loops = loop_devices_under(scratch);
     assert!(loops.is_empty(), "loop devices still attached: {loops:?}");
 }
+
+/// Checks a KTAP document line by line against the format rules of the kernel's
+/// Documentation/dev-tools/ktap.rst and kselftest.h: the version line first, the plan second,
+/// then result lines `ok N name` / `not ok N name` numbered in order, a name without `#`, a
+/// directive only as `ok N name # SKIP reason`, everything else a `#` diagnostic line, as many
+/// results as planned, and a closing `# Totals:` line that agrees with the result lines.
+/// Returns the number of results.
+pub fn check_ktap(text: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0] == "TAP version 13" || lines[0] == "KTAP version 1",
+        "version line first: {}",
+        lines[0]
+    );
+    let plan: usize = lines[1]
+        .strip_prefix("1..")
+        .expect("plan second")
+        .parse()
+        .unwrap();
+    let (mut seen, mut passed, mut skipped) = (0, 0, 0);
+    for l in &lines[2..] {
+        if l.starts_with('#') {
+            continue;
+        }
+        let (ok, rest) = if let Some(r) = l.strip_prefix("not ok ") {
+            (false, r)
+        } else if let Some(r) = l.strip_prefix("ok ") {
+            (true, r)
+        } else {
+            panic!("not a KTAP line: {l:?}");
+        };
+        seen += 1;
+        let (number, name) = rest.split_once(' ').expect("number and name");
+        assert_eq!(
+            number.parse::<usize>().unwrap(),
+            seen,
+            "results are numbered in order"
+        );
+        let (name, directive) = match name.split_once(" # ") {
+            Some((n, d)) => (n, Some(d)),
+            None => (name, None),
+        };
+        assert!(!name.contains('#') && !name.is_empty(), "{l}");
+        match directive {
+            Some(d) => {
+                assert!(
+                    ok && d.starts_with("SKIP ") && d.len() > "SKIP ".len(),
+                    "only ok lines carry SKIP, with a reason: {l}"
+                );
+                skipped += 1;
+            }
+            None if ok => passed += 1,
+            None => {}
+        }
+    }
+    assert_eq!(seen, plan, "as many results as planned");
+    let totals = lines.last().unwrap();
+    let count = |key: &str| -> usize {
+        totals
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{key} in {totals}"))
+    };
+    assert!(totals.starts_with("# Totals: "), "{totals}");
+    assert_eq!(count("pass:"), passed, "{totals}");
+    assert_eq!(count("skip:"), skipped, "{totals}");
+    assert_eq!(
+        count("fail:") + count("error:"),
+        seen - passed - skipped,
+        "{totals}"
+    );
+    seen
+}

@@ -91,11 +91,13 @@ pub fn run(
             render::json(&mut out, &doc);
         }
         Format::Ktap => {
-            let _ = out.write_all(render::formats::ktap(&suite.host, &runs).as_bytes());
+            let doc = ResultsDoc::of_run(suite.host.info(), &ran, &runs);
+            let _ = out.write_all(render::formats::ktap(&doc).as_bytes());
             exit = Some(Exit::Code(render::formats::ksft_exit(&runs)));
         }
         Format::Junit => {
-            let _ = out.write_all(render::formats::junit(&suite.host, &ran, &runs).as_bytes());
+            let doc = ResultsDoc::of_run(suite.host.info(), &ran, &runs);
+            let _ = out.write_all(render::formats::junit(&doc).as_bytes());
         }
     }
     drop(out);
@@ -176,11 +178,13 @@ pub fn report(out: &Path, run: bool, cases: Option<PathBuf>) -> Exit {
                 out.join("report.json"),
                 serde_json::to_string_pretty(&report).expect("serializes") + "\n",
             )
-        });
+        })
+        .and_then(|_| write_machine_formats(out, &docs));
     match written {
         Ok(()) => {
             println!(
-                "wrote report.md, index.html and report.json to {} ({} environments, {} cases)",
+                "wrote report.md, index.html, report.json, ktap/<env>.ktap and junit/<env>.xml \
+                 to {} ({} environments, {} cases)",
                 out.display(),
                 report.envs.len(),
                 report.cases.len()
@@ -189,4 +193,34 @@ pub fn report(out: &Path, run: bool, cases: Option<PathBuf>) -> Exit {
         }
         Err(e) => bad_input(format!("{}: {e}", out.display())),
     }
+}
+
+/// Each environment's results as KTAP and JUnit XML, for CI systems that read those:
+/// `<out>/ktap/<env>.ktap` and `<out>/junit/<env>.xml`. Rendered from the committed (stable)
+/// documents, so two renderings of the same results are the same bytes. A file of an
+/// environment that has no results any more is removed.
+fn write_machine_formats(out: &Path, docs: &[ResultsDoc]) -> std::io::Result<()> {
+    let (ktap, junit) = (out.join("ktap"), out.join("junit"));
+    for (dir, ext) in [(&ktap, "ktap"), (&junit, "xml")] {
+        std::fs::create_dir_all(dir)?;
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let path = entry.path();
+            let stale = path.extension().is_some_and(|e| e == ext)
+                && !docs
+                    .iter()
+                    .any(|d| path.file_stem().is_some_and(|s| *s == *d.env.key));
+            if stale {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    for doc in docs {
+        let key = &doc.env.key;
+        std::fs::write(ktap.join(format!("{key}.ktap")), render::formats::ktap(doc))?;
+        std::fs::write(
+            junit.join(format!("{key}.xml")),
+            render::formats::junit(doc),
+        )?;
+    }
+    Ok(())
 }
