@@ -118,10 +118,11 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         cases: Option<PathBuf>,
     },
-    /// Write the compatibility report across environments (report.md, index.html, report.json)
-    /// from the committed snapshots' results.
+    /// Write the compatibility report across environments (report.md, index.html, report.json,
+    /// and each environment's results as ktap/<env>.ktap and junit/<env>.xml) from the committed
+    /// snapshots' results.
     Report {
-        /// Where to write the three files.
+        /// Where to write the files.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Run the suite on this kernel first, and report its fresh results in place of the
