@@ -163,6 +163,8 @@ async function realChecks(size) {
       await page.waitForFunction((id) => document.querySelector("#details h2")?.textContent === id, target.id);
       assert.equal(decodeURIComponent(new URL(page.url()).hash), `#case=${target.id}&env=${target.env}`);
       await page.screenshot({ path: path.join(out, "phone-cell.png") });
+      await page.locator("#details button.back").tap();
+      assert.ok(await inViewport(page, "#matrix td.selected"), "back to the grid shows the opened cell");
       const [sw, w] = await noOverflow(page);
       assert.ok(sw <= w, `with a cell open: scrollWidth ${sw} <= innerWidth ${w}`);
     });
@@ -182,6 +184,20 @@ async function realChecks(size) {
     }
     await page.click('#views a[data-view="cases"]');
     assert.ok(await page.locator("#grid").isVisible());
+  });
+  await check(at("differences grouped by what they vary with (a report without causes)"), async () => {
+    await page.click('#views a[data-view="causes"]');
+    const groups = new Map();
+    for (const c of real.cases.filter((c) => c.differs)) {
+      const k = c.varies_with.length ? c.varies_with.join(", or ") : "no property or pair of them";
+      groups.set(k, (groups.get(k) ?? 0) + 1);
+    }
+    assert.equal(await page.locator("#causes tbody tr").count(), groups.size);
+    const tr = page.locator("#causes tbody tr").nth(1);
+    const label = await tr.locator("summary").textContent();
+    await tr.locator("a.small").click();
+    assert.equal((await shownIds(page)).length, groups.get(label), `"show in the grid" for ${label}`);
+    await search(page, "");
   });
   await check(at("whole-word search: MAP_FIXED is not MAP_FIXED_NOREPLACE"), async () => {
     const ids = new Set(await search(page, "MAP_FIXED"));

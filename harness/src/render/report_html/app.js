@@ -72,7 +72,7 @@ tbody.innerHTML = data.cases.map((c, i) => {
     return `<td class="${st}${nk(e)}" data-env="${esc(e.key)}"><a href="${cellHref(c.id, e.key)}" ` +
       `aria-label="${esc(c.id)} on ${esc(e.label)}: ${st === "none" ? "not run" : st}">${st === "none" ? "–" : st}</a></td>`;
   }).join("");
-  return `<tr data-i="${i}"><th scope="row"><a href="${cellHref(c.id)}" title="${esc(c.summary)}">${esc(c.id)}</a></th>${cells}</tr>`;
+  return `<tr data-i="${i}"><th scope="row"><a href="${cellHref(c.id)}" title="${esc(c.summary)}">${esc(c.id).replace("/", "/<wbr>")}</a></th>${cells}</tr>`;
 }).join("");
 const rows = Array.from(tbody.rows);
 
@@ -90,14 +90,26 @@ const wordRe = (w) => {
 
 // A search is a list of tests on a case index; every one must hold.
 function parse(query) {
-  const tokens = [...query.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => ({ text: (m[1] ?? m[2]).toLowerCase(), quoted: m[1] != null }));
+  // Words; "a phrase"; key:"a value with spaces".
+  const tokens = [...query.matchAll(/(\S+?:)?"([^"]+)"|(\S+)/g)].map((m) => m[3] != null
+    ? { text: m[3].toLowerCase(), quoted: false }
+    : { text: ((m[1] ?? "") + m[2]).toLowerCase(), quoted: m[1] == null });
   const tests = [];
   const envTest = (list, st) => (i) => list.some((e) => statusOf(data.cases[i], e) === st);
   for (let k = 0; k < tokens.length; k++) {
     const { text: t, quoted } = tokens[k];
     const m = quoted ? null : t.match(/^([^:]+):(.+)$/);
     if (m && m[1] === "call") { tests.push((i) => data.cases[i].group === m[2]); continue; }
-    if (m && m[1] === "cause") { tests.push((i) => data.cases[i].cause?.id?.toLowerCase() === m[2] || varies(data.cases[i]).toLowerCase() === m[2]); continue; }
+    if (m && m[1] === "cause") {
+      // A cause's cases: those that name it, and those it lists; in a report without causes,
+      // the differing cases that vary with what is named.
+      const listed = new Set((causes ?? []).find((k) => k.id.toLowerCase() === m[2])?.cases ?? []);
+      tests.push((i) => {
+        const c = data.cases[i];
+        return c.cause?.id?.toLowerCase() === m[2] || listed.has(c.id) || (!causes && c.differs && varies(c).toLowerCase() === m[2]);
+      });
+      continue;
+    }
     if (m && STATUSES.includes(m[2]) && envsMatching(m[1]).length) { tests.push(envTest(envsMatching(m[1]), m[2])); continue; }
     if (!quoted && envsMatching(t).length) {
       const next = tokens[k + 1];
@@ -130,10 +142,9 @@ function apply() {
   for (const tr of rows) {
     const i = +tr.dataset.i;
     const c = data.cases[i];
-    const d = differs(c, true);
-    tr.classList.toggle("differs", differs(c, false));
-    tr.classList.toggle("skips", d);
-    const ok = tests.every((t) => t(i)) && (mode === "" || (mode === "verdict" ? differs(c, false) : d));
+    const verdicts = differs(c, false);
+    tr.classList.toggle("differs", verdicts);
+    const ok = tests.every((t) => t(i)) && (mode === "" || (mode === "verdict" ? verdicts : differs(c, true)));
     tr.hidden = !ok;
     if (ok) shown++;
   }
@@ -272,7 +283,7 @@ function openCase(id, key) {
       h += stepsTable(r.steps, true);
     }
   }
-  details.innerHTML = h + envTable(c, key);
+  details.innerHTML = `<button type="button" class="back">back to the grid</button>` + h + envTable(c, key);
   document.querySelectorAll("#matrix .selected").forEach((x) => x.classList.remove("selected"));
   const tr = rows[i];
   const target = e ? tr.querySelector(`td[data-env="${CSS.escape(e.key)}"]`) : tr.cells[0];
@@ -307,7 +318,7 @@ function setView(v) {
 function route() {
   const p = new URLSearchParams(location.hash.slice(1));
   if (p.has("q")) filter.value = p.get("q");
-  if (p.has("cause")) filter.value = `cause:${p.get("cause")}`;
+  if (p.has("cause")) filter.value = /\s/.test(p.get("cause")) ? `cause:"${p.get("cause")}"` : `cause:${p.get("cause")}`;
   if (p.has("q") || p.has("cause")) apply();
   const view = p.get("view") ?? (p.has("case") || p.has("cause") ? "cases" : null);
   if (view) setView(view);
@@ -334,6 +345,14 @@ tbody.addEventListener("keydown", (ev) => {
   }
   const next = tr?.cells[col]?.querySelector("a");
   if (shown(next)) { next.focus(); next.scrollIntoView({ block: "nearest", inline: "nearest" }); ev.preventDefault(); }
+});
+// On a phone the opened case is below the grid: this brings its row (or cell) back in sight.
+details.addEventListener("click", (ev) => {
+  if (!ev.target.closest(".back")) return;
+  const sel = document.querySelector("#matrix .selected");
+  setView("cases");
+  sel?.scrollIntoView({ block: "center", inline: "nearest" });
+  sel?.querySelector("a")?.focus({ preventScroll: true });
 });
 filter.addEventListener("input", apply);
 diff.addEventListener("change", apply);
