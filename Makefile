@@ -63,11 +63,14 @@ stability: build static
 report: build
 	./target/release/mmcheck report --out docs/compat
 
-## Opens the report in headless Chromium (Debian's chromium, driven by playwright-core from
-## npm), filters it, opens a cell and a symbol, and saves target/e2e/report.png.
+## Opens the report's index.html in headless Chromium (Debian's chromium, driven by
+## playwright-core from npm) at a desktop and a phone size, checks what ci/e2e/report.test.mjs
+## lists (legend, releases, per-call view, permalinks, keyboard, search, phone layout, skipped
+## cells) on the report and on a fixture with the newer report fields, and saves screenshots
+## into target/e2e/ (desktop.png, phone.png, phone-cell.png, ...).
 e2e: build
 	./target/release/mmcheck report --out target/e2e/report
-	cd ci/e2e && npm install --no-audit --no-fund --silent && node report.test.mjs ../../target/e2e/report ../../target/e2e/report.png
+	cd ci/e2e && npm install --no-audit --no-fund --silent && node report.test.mjs ../../target/e2e/report ../../target/e2e
 
 ## Only the cases, as libtest trials (filters work: make cases FILTER=mprotect/).
 cases:

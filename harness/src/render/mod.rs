@@ -408,6 +408,7 @@ pub mod coverage;
 pub mod explain;
 pub mod formats;
 pub mod report;
+pub mod report_html;
 pub mod stability;
 
 pub use stability::stability;

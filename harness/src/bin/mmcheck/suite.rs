@@ -172,7 +172,7 @@ pub fn report(out: &Path, run: bool, cases: Option<PathBuf>) -> Exit {
     let report = compat::build(&docs);
     let written = std::fs::create_dir_all(out)
         .and_then(|_| std::fs::write(out.join("report.md"), render::report::markdown(&report)))
-        .and_then(|_| std::fs::write(out.join("index.html"), render::report::html(&report)))
+        .and_then(|_| std::fs::write(out.join("index.html"), render::report_html::html(&report)))
         .and_then(|_| {
             std::fs::write(
                 out.join("report.json"),
