@@ -501,16 +501,18 @@ fn diagnose(p: &Parsed, case: &Case, run: &CaseRun) -> CallReport {
         })
         .filter_map(|c| c.when_text.as_deref())
         .collect();
+    let file_arg = p
+        .args
+        .iter()
+        .any(|(_, a)| matches!(a, Arg::File { .. } | Arg::Pipe));
     for f in &mut found.0 {
         let named = format!("${}", f.name);
         f.used = weighed.iter().any(|w| {
             w.match_indices(&named).any(|(at, _)| {
                 !w[at + named.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
             })
-        }) || matches!(
-            f.name.as_str(),
-            "fd_open" | "fd_hugetlbfs" | "range_mapped" | "huge_size" | "huge_free"
-        );
+        }) || (file_arg && matches!(f.name.as_str(), "fd_open" | "fd_hugetlbfs"))
+            || f.group == "huge pages";
     }
     let diagnosis = grade(
         p,

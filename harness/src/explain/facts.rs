@@ -274,14 +274,9 @@ pub fn address_space(f: &mut Facts, all: &[SmapsEntry], range: Option<(u64, u64)
         "range",
         "range_mapped",
         covered > 0,
-        format!("{shown} is {how}"),
+        format!("some page of {shown} is mapped: {}", yes(covered > 0)),
     );
-    f.flag(
-        "range",
-        "range_whole",
-        whole,
-        format!("{shown} wholly mapped: {}", yes(whole)),
-    );
+    f.flag("range", "range_whole", whole, format!("{shown} is {how}"));
     let shared = at.is_some_and(|e| has(e, "sh"));
     f.flag(
         "range",
@@ -339,7 +334,11 @@ pub fn file(f: &mut Facts, path: &str, flags: &str, opened: bool) {
         "file",
         "fd_open",
         opened,
-        format!("{path} is {what}, opened {mode}"),
+        if opened {
+            format!("{path} is {what}, opened {mode}")
+        } else {
+            format!("{path} is {what}; opening it {mode} failed")
+        },
     );
     f.flag(
         "file",

@@ -320,7 +320,10 @@ pub fn call_report(r: &CallReport, st: Style) -> String {
     let _ = writeln!(s, "  returned: {}\n", bold(&r.result, st));
     heading(&mut s, &format!("Diagnosis: {}", r.diagnosis.grade), st);
     if let (Some(e), Some(c)) = (&r.diagnosis.errno, &r.diagnosis.cause) {
-        s.push_str(&wrap(&format!("{e}: {}", flat(c)), 2));
+        // A cause the list below starts with is not said twice.
+        if r.matches.first().is_none_or(|m| flat(&m.cause) != flat(c)) {
+            s.push_str(&wrap(&format!("{e}: {}", flat(c)), 2));
+        }
     }
     s.push_str(&wrap(&format!("({})", r.diagnosis.why), 2));
     s.push('\n');
@@ -328,17 +331,19 @@ pub fn call_report(r: &CallReport, st: Style) -> String {
     if !facts.is_empty() {
         heading(&mut s, "Facts", st);
         for f in facts {
-            s.push_str(&wrap(&format!("- {}", f.text), 2));
+            s.push_str(&item(&f.text));
         }
         s.push('\n');
     }
     if !r.matches.is_empty() {
         heading(&mut s, "Documented causes these arguments meet", st);
         for m in &r.matches {
-            s.push_str(&wrap(
-                &format!("- {} ({}): {}", m.errno, call_mark(m), flat(&m.cause)),
-                2,
-            ));
+            s.push_str(&item(&format!(
+                "{} ({}): {}",
+                m.errno,
+                call_mark(m),
+                flat(&m.cause)
+            )));
             if !m.cases.is_empty() {
                 s.push_str(&wrap(&format!("cases: {}", m.cases.join(", ")), 6));
             }
@@ -348,7 +353,7 @@ pub fn call_report(r: &CallReport, st: Style) -> String {
     if !r.unchecked.is_empty() {
         heading(&mut s, &call_unchecked_heading(r), st);
         for m in &r.unchecked {
-            s.push_str(&wrap(&format!("- {}: {}", m.errno, flat(&m.cause)), 2));
+            s.push_str(&item(&format!("{}: {}", m.errno, flat(&m.cause))));
         }
         s.push('\n');
     }
@@ -359,6 +364,13 @@ pub fn call_report(r: &CallReport, st: Style) -> String {
             call_name(r)
         );
     }
+    s
+}
+
+/// `  - text`, wrapped, its continuation lines under the text.
+fn item(text: &str) -> String {
+    let mut s = wrap(text, 4);
+    s.replace_range(..4, "  - ");
     s
 }
 
