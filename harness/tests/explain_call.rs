@@ -510,7 +510,7 @@ fn table(fx: &Fixtures, append_why: Option<String>) -> Vec<Row> {
         }
         r.skip = match &r.run {
             Run::Plain => None,
-            Run::Limited { drop, .. } if drop.is_empty() => privileged(&["prlimit"]),
+            Run::Limited { drop: [], .. } => privileged(&["prlimit"]),
             Run::Limited { .. } => privileged(&["setpriv", "prlimit"]),
             Run::NoexecRo => privileged(&["unshare", "mount"]),
         };
