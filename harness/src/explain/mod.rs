@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod evidence;
+pub mod facts;
 pub mod kb;
 pub mod man;
 mod scan;

@@ -312,41 +312,145 @@ pub fn decoded(d: &Decoded, st: Style) -> String {
 }
 
 pub fn call_report(r: &CallReport, st: Style) -> String {
+    if st == Style::Markdown {
+        return call_report_markdown(r);
+    }
     let mut s = String::new();
     let _ = writeln!(s, "{}", bold(&r.call, st));
     let _ = writeln!(s, "  returned: {}\n", bold(&r.result, st));
-    if r.matches.is_empty() && r.unchecked.is_empty() {
+    heading(&mut s, &format!("Diagnosis: {}", r.diagnosis.grade), st);
+    if let (Some(e), Some(c)) = (&r.diagnosis.errno, &r.diagnosis.cause) {
+        // A cause the list below starts with is not said twice.
+        if r.matches.first().is_none_or(|m| flat(&m.cause) != flat(c)) {
+            s.push_str(&wrap(&format!("{e}: {}", flat(c)), 2));
+        }
+    }
+    s.push_str(&wrap(&format!("({})", r.diagnosis.why), 2));
+    s.push('\n');
+    let facts: Vec<_> = r.facts.iter().filter(|f| f.used).collect();
+    if !facts.is_empty() {
+        heading(&mut s, "Facts", st);
+        for f in facts {
+            s.push_str(&item(&f.text));
+        }
+        s.push('\n');
+    }
+    if !r.matches.is_empty() {
+        heading(&mut s, "Documented causes these arguments meet", st);
+        for m in &r.matches {
+            s.push_str(&item(&format!(
+                "{} ({}): {}",
+                m.errno,
+                call_mark(m),
+                flat(&m.cause)
+            )));
+            if !m.cases.is_empty() {
+                s.push_str(&wrap(&format!("cases: {}", m.cases.join(", ")), 6));
+            }
+        }
+        s.push('\n');
+    }
+    if !r.unchecked.is_empty() {
+        heading(&mut s, &call_unchecked_heading(r), st);
+        for m in &r.unchecked {
+            s.push_str(&item(&format!("{}: {}", m.errno, flat(&m.cause))));
+        }
+        s.push('\n');
+    }
+    if r.matches.is_empty() && r.unchecked.is_empty() && r.errno.is_some() {
         let _ = writeln!(
             s,
             "No documented cause of {} matches these arguments.",
-            r.call.split('(').next().unwrap_or("")
+            call_name(r)
         );
-        return s;
     }
-    heading(&mut s, "Documented causes these arguments meet", st);
-    for m in &r.matches {
-        let mark = if m.returned {
-            "returned"
-        } else {
-            "would also apply"
-        };
-        s.push_str(&wrap(
-            &format!("{} ({mark}): {}", m.errno, m.cause.trim()),
-            2,
-        ));
-        if !m.cases.is_empty() {
-            let _ = writeln!(s, "      cases: {}", m.cases.join(", "));
+    s
+}
+
+/// `  - text`, wrapped, its continuation lines under the text.
+fn item(text: &str) -> String {
+    let mut s = wrap(text, 4);
+    s.replace_range(..4, "  - ");
+    s
+}
+
+/// A cause as one paragraph: the knowledge base's line breaks are the source's, not the text's.
+fn flat(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn call_name(r: &CallReport) -> &str {
+    r.call.split('(').next().unwrap_or("")
+}
+
+fn call_mark(m: &crate::explain::call::CauseMatch) -> &'static str {
+    if m.returned {
+        "returned"
+    } else {
+        "would also apply"
+    }
+}
+
+fn call_unchecked_heading(r: &CallReport) -> String {
+    format!(
+        "Documented causes of {} that explain cannot check",
+        r.errno.as_deref().unwrap_or("this errno")
+    )
+}
+
+/// `--call` as Markdown: a heading per part, lists, one line per cause.
+fn call_report_markdown(r: &CallReport) -> String {
+    let one_line = flat;
+    let mut s = String::new();
+    let _ = writeln!(s, "# `{}`\n", r.call);
+    let _ = writeln!(s, "- **returned**: {}", r.result);
+    let _ = writeln!(
+        s,
+        "- **diagnosis**: {} ({})",
+        r.diagnosis.grade, r.diagnosis.why
+    );
+    if let (Some(e), Some(c)) = (&r.diagnosis.errno, &r.diagnosis.cause) {
+        let _ = writeln!(s, "- **cause**: {e}: {}", one_line(c));
+    }
+    s.push('\n');
+    let facts: Vec<_> = r.facts.iter().filter(|f| f.used).collect();
+    if !facts.is_empty() {
+        let _ = writeln!(s, "## Facts\n");
+        for f in facts {
+            let _ = writeln!(s, "- {} (`${}` = {})", f.text, f.name, f.value);
         }
+        s.push('\n');
+    }
+    if !r.matches.is_empty() {
+        let _ = writeln!(s, "## Documented causes these arguments meet\n");
+        for m in &r.matches {
+            let _ = writeln!(
+                s,
+                "- **{}** ({}): {}",
+                m.errno,
+                call_mark(m),
+                one_line(&m.cause)
+            );
+            if !m.cases.is_empty() {
+                let ids: Vec<String> = m.cases.iter().map(|c| format!("`{c}`")).collect();
+                let _ = writeln!(s, "  - cases: {}", ids.join(", "));
+            }
+        }
+        s.push('\n');
     }
     if !r.unchecked.is_empty() {
-        heading(
-            &mut s,
-            "Documented causes of this errno that the arguments alone cannot show",
-            st,
-        );
+        let _ = writeln!(s, "## {}\n", call_unchecked_heading(r));
         for m in &r.unchecked {
-            s.push_str(&wrap(&format!("{}: {}", m.errno, m.cause.trim()), 2));
+            let _ = writeln!(s, "- **{}**: {}", m.errno, one_line(&m.cause));
         }
+        s.push('\n');
+    }
+    if r.matches.is_empty() && r.unchecked.is_empty() && r.errno.is_some() {
+        let _ = writeln!(
+            s,
+            "No documented cause of {} matches these arguments.",
+            call_name(r)
+        );
     }
     s
 }

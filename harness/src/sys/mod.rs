@@ -524,3 +524,50 @@ pub fn uname() -> (String, String) {
         Err(_) => (String::new(), String::new()),
     }
 }
+
+/// The inode flags of the file at `path` (FS_IOC_GETFLAGS: FS_APPEND_FL, FS_IMMUTABLE_FL, ...),
+/// read through a descriptor opened for the question and closed again.
+pub fn inode_flags(path: &std::path::Path) -> Result<u64, i32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: open reads the NUL-terminated path we own; the descriptor is closed below.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    let mut value: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one long (the kernel writes an int into it) into `value`,
+    // which we own and which outlives the call.
+    let r = unsafe { libc::ioctl(fd, libc::FS_IOC_GETFLAGS, &mut value as *mut libc::c_long) };
+    let result = if r < 0 {
+        Err(errno())
+    } else {
+        Ok(value as u32 as u64)
+    };
+    close(fd);
+    result
+}
+
+/// statx's attributes of the file at `path` that the filesystem reports (attributes and the
+/// mask of those it knows): STATX_ATTR_DAX, STATX_ATTR_APPEND, ...
+pub fn statx_attributes(path: &std::path::Path) -> Result<(u64, u64), i32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+    // SAFETY: statx reads the NUL-terminated path we own and fills the zeroed struct we own.
+    unsafe {
+        let mut st: libc::statx = std::mem::zeroed();
+        if libc::statx(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            0,
+            libc::STATX_BASIC_STATS,
+            &mut st,
+        ) == 0
+        {
+            Ok((st.stx_attributes, st.stx_attributes_mask))
+        } else {
+            Err(errno())
+        }
+    }
+}

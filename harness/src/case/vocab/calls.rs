@@ -872,7 +872,7 @@ pub static CALLS: &[CallSpec] = &[
         name: "pkey_mprotect",
         call: Call::PkeyMprotect,
         role: Role::Kernel,
-        prototype: false,
+        prototype: true,
         mutable: true,
         args: &[req("addr", N), req("len", N), req("prot", PROT), req("pkey", N)],
         one_of: &[],
