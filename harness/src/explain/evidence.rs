@@ -272,7 +272,7 @@ impl Evidence {
 /// Which contract the kernel-dependent steps of `case` (those with `expect-if`) had in an
 /// environment whose kernel ranges were compared with `linux` (none under gVisor and qemu-user,
 /// which run the defaults), and why: `step 2: the expect-if kernel <6.15 contract, as kernel
-/// 6.1 is`, `steps 2, 3: the default contract, as kernel 6.18 is not <6.15`. None for a case without `expect-if`.
+/// 6.1 is`, `steps 7, 8: the default contract, as kernel 6.18 is not <6.15`. None for a case without `expect-if`.
 pub fn branch(case: &Case, linux: Option<Version>, platform: &str) -> Option<String> {
     // (why, step numbers), in the order of the steps.
     let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
@@ -697,15 +697,15 @@ mod tests {
         let c = case("madvise/guard-install-readonly-mapping");
         assert_eq!(
             branch(&c, Some((6, 14, 3)), "linux").as_deref(),
-            Some("steps 2, 3: the expect-if kernel <6.15 contract, as kernel 6.14 is")
+            Some("steps 7, 8: the expect-if kernel <6.15 contract, as kernel 6.14 is")
         );
         assert_eq!(
             branch(&c, Some((6, 18, 44)), "linux").as_deref(),
-            Some("steps 2, 3: the default contract, as kernel 6.18 is not <6.15")
+            Some("steps 7, 8: the default contract, as kernel 6.18 is not <6.15")
         );
         assert_eq!(
             branch(&c, None, "gvisor").as_deref(),
-            Some("steps 2, 3: the default contract, as no kernel range applies on gvisor")
+            Some("steps 7, 8: the default contract, as no kernel range applies on gvisor")
         );
         assert_eq!(
             branch(
