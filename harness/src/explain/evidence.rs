@@ -11,6 +11,7 @@ use super::scan::may_name;
 use crate::case::load;
 use crate::case::plan::Case;
 use crate::outcome::Status;
+use crate::version::{Range, Version};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -22,6 +23,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// One environment's results, in the order of its `results.json`.
 pub struct EnvResults {
     pub key: String,
+    /// The Linux version its kernel ranges were compared with ([`crate::env::linux_version`]):
+    /// none under gVisor and qemu-user, where every case ran its default contracts.
+    pub linux: Option<Version>,
+    /// `linux`, `uml`, `gvisor`, `qemu-user`.
+    pub platform: String,
     pub cases: Vec<Verdict>,
 }
 
@@ -53,6 +59,22 @@ pub struct EnvVerdict {
     pub status: String,
     /// For what did not pass: the decisive observation or the skip reason.
     pub detail: Option<String>,
+    /// For a case with kernel-dependent contracts (`expect-if`): which contract each such step
+    /// had here, and why (`step 4 expected errno = EINVAL: kernel 6.1 is <6.15`).
+    pub branch: Option<String>,
+}
+
+impl EnvVerdict {
+    /// What is said after the verdict, in parentheses: the detail, then the branch.
+    pub fn note(&self) -> Option<String> {
+        let parts: Vec<&str> = self
+            .detail
+            .iter()
+            .chain(&self.branch)
+            .map(String::as_str)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +82,9 @@ pub struct CaseView {
     pub id: String,
     pub summary: String,
     pub outcomes: Vec<EnvVerdict>,
+    /// Why no environment's outcome is shown, when none is: a cause tied to kernels no
+    /// environment of the matrix runs.
+    pub unrun: Option<String>,
 }
 
 /// The part of the evidence explain reads for one symbol.
@@ -195,8 +220,9 @@ impl Evidence {
             outcomes: self
                 .envs
                 .iter()
-                .filter_map(|e| outcome(e, &case.file_id))
+                .filter_map(|e| outcome(e, &case.file_id, Some(case)))
                 .collect(),
+            unrun: None,
         }
     }
 
@@ -210,14 +236,89 @@ impl Evidence {
                 outcomes: self
                     .envs
                     .iter()
-                    .filter_map(|e| outcome(e, file_id))
+                    .filter_map(|e| outcome(e, file_id, None))
                     .collect(),
+                unrun: None,
             },
         }
     }
+
+    /// A case a cause cites as evidence: what the environments where the cause holds did in it,
+    /// those whose Linux version is in `kernel` (every environment when the cause is not tied to
+    /// kernel versions). When no environment of the matrix runs such a kernel, no outcome is
+    /// shown and `unrun` says so: what other kernels did is no evidence for the cause.
+    pub fn view_for_cause(&self, file_id: &str, kernel: Option<&Range>) -> CaseView {
+        let mut view = self.view_id(file_id);
+        let Some(range) = kernel else {
+            return view;
+        };
+        let holds: Vec<&str> = self
+            .envs
+            .iter()
+            .filter(|e| e.linux.is_some_and(|v| range.contains(v)))
+            .map(|e| e.key.as_str())
+            .collect();
+        view.outcomes.retain(|o| holds.contains(&o.env.as_str()));
+        if holds.is_empty() && !self.envs.is_empty() {
+            view.unrun = Some(format!(
+                "no environment in this matrix runs Linux {}",
+                range.text
+            ));
+        }
+        view
+    }
 }
 
-fn outcome(env: &EnvResults, file_id: &str) -> Option<EnvVerdict> {
+/// Which contract the kernel-dependent steps of `case` (those with `expect-if`) had in an
+/// environment whose kernel ranges were compared with `linux` (none under gVisor and qemu-user,
+/// which run the defaults), and why: `step 2: the expect-if kernel <6.15 contract, as kernel
+/// 6.1 is`, `steps 7, 8: the default contract, as kernel 6.18 is not <6.15`. None for a case without `expect-if`.
+pub fn branch(case: &Case, linux: Option<Version>, platform: &str) -> Option<String> {
+    // (why, step numbers), in the order of the steps.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for s in case.plan.steps.iter().filter(|s| s.expect.len() > 1) {
+        let why = match (&s.contract(linux).kernel, linux) {
+            (Some(r), Some(v)) => format!(
+                "the expect-if kernel {} contract, as kernel {} is",
+                r.text,
+                show(v)
+            ),
+            (_, Some(v)) => {
+                let ranges: Vec<&str> = s
+                    .expect
+                    .iter()
+                    .filter_map(|e| e.kernel.as_ref().map(|r| r.text.as_str()))
+                    .collect();
+                format!(
+                    "the default contract, as kernel {} is not {}",
+                    show(v),
+                    ranges.join(" nor ")
+                )
+            }
+            (_, None) => format!("the default contract, as no kernel range applies on {platform}"),
+        };
+        let number = s.label.strip_prefix("step ").unwrap_or(&s.label);
+        match groups.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, steps)) => steps.push(number),
+            None => groups.push((why, vec![number])),
+        }
+    }
+    let said: Vec<String> = groups
+        .into_iter()
+        .map(|(why, steps)| {
+            let noun = if steps.len() == 1 { "step" } else { "steps" };
+            format!("{noun} {}: {why}", steps.join(", "))
+        })
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
+}
+
+/// `6.1`, `6.18`: the version kernel ranges are written in.
+fn show((major, minor, _): Version) -> String {
+    format!("{major}.{minor}")
+}
+
+fn outcome(env: &EnvResults, file_id: &str, case: Option<&Case>) -> Option<EnvVerdict> {
     let variants: Vec<&Verdict> = env
         .cases
         .iter()
@@ -241,10 +342,16 @@ fn outcome(env: &EnvResults, file_id: &str) -> Option<EnvVerdict> {
         .iter()
         .find(|c| c.status != Status::Pass)
         .map(|c| c.detail.clone().unwrap_or_default());
+    // What a skipped case would have expected is no evidence of anything.
+    let ran = variants.iter().any(|c| c.status != Status::Skip);
+    let branch = case
+        .filter(|_| ran)
+        .and_then(|c| branch(c, env.linux, &env.platform));
     Some(EnvVerdict {
         env: env.key.clone(),
         status,
         detail,
+        branch,
     })
 }
 
@@ -294,8 +401,13 @@ fn read_env(key: String, path: &Path, text: &mut String) -> Option<EnvResults> {
     std::fs::File::open(path)
         .and_then(|mut f| f.read_to_string(text))
         .ok()?;
-    let cases = results(text).ok()?;
-    Some(EnvResults { key, cases })
+    let (about, cases) = brief(text).ok()?;
+    Some(EnvResults {
+        key,
+        linux: crate::env::linux_version(&about.platform, &about.release),
+        platform: about.platform.into_owned(),
+        cases,
+    })
 }
 
 /// Loading the evidence for one symbol, shared by the threads that do it: each results.json and
@@ -385,8 +497,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// The entries of a `results.json`, in their order, reduced to what explain shows of them.
 pub fn results(text: &str) -> serde_json::Result<Vec<Verdict>> {
+    Ok(brief(text)?.1)
+}
+
+/// The environment a `results.json` describes, and its entries as [`results`] gives them.
+fn brief(text: &str) -> serde_json::Result<(BriefEnv<'_>, Vec<Verdict>)> {
     let doc: Brief = serde_json::from_str(text)?;
-    Ok(doc.cases.into_iter().map(BriefCase::verdict).collect())
+    let cases = doc.cases.into_iter().map(BriefCase::verdict).collect();
+    Ok((doc.env, cases))
 }
 
 // A `ResultsDoc` as explain reads it: strings borrowed from the text, every field it does not
@@ -396,8 +514,18 @@ pub fn results(text: &str) -> serde_json::Result<Vec<Verdict>> {
 
 #[derive(Deserialize)]
 struct Brief<'a> {
+    #[serde(borrow, default)]
+    env: BriefEnv<'a>,
     #[serde(borrow)]
     cases: Vec<BriefCase<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct BriefEnv<'a> {
+    #[serde(borrow, default)]
+    release: Cow<'a, str>,
+    #[serde(borrow, default)]
+    platform: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -542,5 +670,146 @@ mod tests {
                 .collect();
             assert_eq!(loaded, needed, "{}", sym.name);
         }
+    }
+
+    fn env(key: &str, platform: &str, linux: Option<Version>, id: &str) -> EnvResults {
+        EnvResults {
+            key: key.into(),
+            linux,
+            platform: platform.into(),
+            cases: vec![Verdict {
+                id: id.into(),
+                status: Status::Pass,
+                detail: None,
+            }],
+        }
+    }
+
+    fn case(id: &str) -> Case {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cases");
+        let file = root.join(format!("{id}.toml"));
+        load::load_one(&file, id).expect("loads").remove(0)
+    }
+
+    /// Evidence from a kernel-dependent contract says which contract ran, and why.
+    #[test]
+    fn a_versioned_contract_says_which_branch_ran() {
+        let c = case("madvise/guard-install-readonly-mapping");
+        assert_eq!(
+            branch(&c, Some((6, 14, 3)), "linux").as_deref(),
+            Some("steps 7, 8: the expect-if kernel <6.15 contract, as kernel 6.14 is")
+        );
+        assert_eq!(
+            branch(&c, Some((6, 18, 44)), "linux").as_deref(),
+            Some("steps 7, 8: the default contract, as kernel 6.18 is not <6.15")
+        );
+        assert_eq!(
+            branch(&c, None, "gvisor").as_deref(),
+            Some("steps 7, 8: the default contract, as no kernel range applies on gvisor")
+        );
+        assert_eq!(
+            branch(
+                &case("madvise/guard-install-faults-at-address"),
+                Some((6, 14, 0)),
+                "linux"
+            ),
+            None
+        );
+        // Shown after the verdict, with what did not pass; not for a case that did not run.
+        let mut ev = Evidence::new(
+            vec![c.clone()],
+            vec![env("linux-6.14-x86_64", "linux", Some((6, 14, 0)), &c.id)],
+        );
+        let o = &ev.view(&c).outcomes[0];
+        assert_eq!(o.note(), o.branch.clone());
+        assert!(o.note().unwrap().contains("<6.15 contract"));
+        ev.envs[0].cases[0].status = Status::Skip;
+        ev.envs[0].cases[0].detail = Some("needs kernel >=6.13".into());
+        let o = &ev.view(&c).outcomes[0];
+        assert_eq!(o.note().as_deref(), Some("needs kernel >=6.13"));
+    }
+
+    /// A cause tied to kernel versions cites only what environments running such a kernel did,
+    /// and says so when there is none.
+    #[test]
+    fn a_cause_cites_only_environments_where_it_holds() {
+        let id = "madvise/guard-install-readonly-mapping";
+        let ev = Evidence::new(
+            vec![case(id)],
+            vec![
+                env("linux-6.18-x86_64", "linux", Some((6, 18, 44)), id),
+                env("gvisor-x86_64", "gvisor", None, id),
+            ],
+        );
+        let range = Range::parse(">=6.13, <6.15").unwrap();
+        let v = ev.view_for_cause(id, Some(&range));
+        assert!(v.outcomes.is_empty());
+        assert_eq!(
+            v.unrun.as_deref(),
+            Some("no environment in this matrix runs Linux >=6.13, <6.15")
+        );
+        assert_eq!(ev.view_for_cause(id, None).outcomes.len(), 2);
+        let newer = Range::parse(">=6.15").unwrap();
+        let v = ev.view_for_cause(id, Some(&newer));
+        let envs: Vec<&str> = v.outcomes.iter().map(|o| o.env.as_str()).collect();
+        assert_eq!((envs, v.unrun), (vec!["linux-6.18-x86_64"], None));
+    }
+
+    /// The rule over the whole knowledge base and the committed results: every outcome explain
+    /// shows under a cause comes from an environment where the cause holds, and a cause whose
+    /// kernels no environment runs says so for each case it cites.
+    #[test]
+    fn every_cause_cites_only_environments_where_it_holds() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let ev = Evidence::load(Some(&repo));
+        let kb = crate::explain::kb::get();
+        let holds = |c: &crate::explain::kb::Cause, key: &str| {
+            let e = ev
+                .envs
+                .iter()
+                .find(|e| e.key == key)
+                .expect("a known environment");
+            c.kernel
+                .as_ref()
+                .is_none_or(|r| e.linux.is_some_and(|v| r.contains(v)))
+        };
+        let mut seen = HashSet::new();
+        // Each cause is listed under its errno, or its call where the errno is no symbol.
+        let mut names: Vec<&str> = kb
+            .causes
+            .iter()
+            .flat_map(|c| [c.errno.as_str(), c.syscall.as_str()])
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let Ok(x) = crate::explain::explain(name, &ev) else {
+                continue;
+            };
+            for view in &x.causes {
+                let cause = kb
+                    .causes
+                    .iter()
+                    .find(|c| {
+                        c.syscall == view.syscall && c.errno == view.errno && c.cause == view.cause
+                    })
+                    .expect("a cause of the knowledge base");
+                seen.insert(std::ptr::from_ref(cause));
+                let ran_here = ev.envs.iter().any(|e| holds(cause, &e.key));
+                for cv in &view.cases {
+                    for o in &cv.outcomes {
+                        assert!(
+                            holds(cause, &o.env),
+                            "{}: {} cites {}",
+                            cv.id,
+                            view.cause,
+                            o.env
+                        );
+                    }
+                    assert_eq!(cv.unrun.is_some(), !ran_here, "{}: {}", cv.id, view.cause);
+                }
+            }
+        }
+        assert_eq!(seen.len(), kb.causes.len(), "every cause is listed");
     }
 }

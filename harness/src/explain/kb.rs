@@ -3,6 +3,7 @@
 
 use crate::case::expr::{self, Context, Expr};
 use crate::names::Family;
+use crate::version::Range;
 use serde::Deserialize;
 use std::sync::OnceLock;
 
@@ -34,6 +35,8 @@ struct RawCause {
     when: Option<String>,
     #[serde(default)]
     cases: Vec<String>,
+    #[serde(default)]
+    kernel: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +48,9 @@ pub struct Cause {
     pub when: Option<Expr>,
     pub when_text: Option<String>,
     pub cases: Vec<String>,
+    /// The Linux versions the cause holds on (`>=6.13, <6.15`), when it is tied to some: only
+    /// environments running such a kernel give evidence for it.
+    pub kernel: Option<Range>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +200,14 @@ pub fn get() -> &'static Kb {
                         None
                     }
                 };
+                let kernel = c.kernel.as_deref().map(Range::parse).transpose();
+                let kernel = kernel.unwrap_or_else(|e| {
+                    kb.problems.push(format!(
+                        "docs/explain/{name}: cause {}/{} `kernel`: {e}",
+                        c.syscall, c.errno
+                    ));
+                    None
+                });
                 kb.causes.push(Cause {
                     syscall: c.syscall,
                     errno: c.errno,
@@ -201,6 +215,7 @@ pub fn get() -> &'static Kb {
                     when,
                     when_text: c.when,
                     cases: c.cases,
+                    kernel,
                 });
             }
         }

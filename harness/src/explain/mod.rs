@@ -241,7 +241,11 @@ fn cause_view(c: &kb::Cause, evidence: &Evidence) -> CauseView {
         syscall: c.syscall.clone(),
         errno: c.errno.clone(),
         cause: c.cause.clone(),
-        cases: c.cases.iter().map(|id| evidence.view_id(id)).collect(),
+        cases: c
+            .cases
+            .iter()
+            .map(|id| evidence.view_for_cause(id, c.kernel.as_ref()))
+            .collect(),
     }
 }
 

@@ -77,11 +77,13 @@ fn visible_len(s: &str) -> usize {
 
 fn outcomes(c: &CaseView) -> String {
     if c.outcomes.is_empty() {
-        return "no environment has results for it yet".into();
+        return (c.unrun.as_deref())
+            .unwrap_or("no environment has results for it yet")
+            .into();
     }
     c.outcomes
         .iter()
-        .map(|o| match &o.detail {
+        .map(|o| match &o.note() {
             Some(d) => format!("{}: {} ({d})", o.env, o.status),
             None => format!("{}: {}", o.env, o.status),
         })
