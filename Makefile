@@ -1,13 +1,18 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test setup lint cases bench bless build static statics matrix stability report coverage e2e fuzz clean
+.PHONY: toolchain run test setup lint cases bench bless build static statics matrix stability report coverage e2e fuzz clean
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
 	./target/release/mmcheck run
 
-build:
+## The Rust release rust-toolchain.toml pins, with rustfmt and clippy (ci/toolchain.sh): every
+## target that runs cargo depends on it, so a machine with Rust and nothing else can run them.
+toolchain:
+	@bash ci/toolchain.sh
+
+build: toolchain
 	$(CARGO) build --release --locked
 
 ## As root: install every optional package the suite, the matrix and the report use (mkfs tools
@@ -20,7 +25,7 @@ setup:
 test: lint
 	$(CARGO) test --locked
 
-lint:
+lint: toolchain
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
@@ -33,7 +38,7 @@ TRIPLE_aarch64 := aarch64-unknown-linux-gnu
 TRIPLE_ppc64le := powerpc64le-unknown-linux-gnu
 TRIPLE = $(or $(TRIPLE_$(ARCH)),$(error ARCH is x86_64, aarch64 or ppc64le, not '$(ARCH)'))
 STATIC := target/x86_64-unknown-linux-gnu/release/mmcheck
-static:
+static: toolchain
 	RUSTFLAGS="-C target-feature=+crt-static" \
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
 	CARGO_TARGET_POWERPC64LE_UNKNOWN_LINUX_GNU_LINKER=powerpc64le-linux-gnu-gcc \
@@ -73,7 +78,7 @@ e2e: build
 	cd ci/e2e && npm install --no-audit --no-fund --silent && node report.test.mjs ../../target/e2e/report ../../target/e2e
 
 ## Only the cases, as libtest trials (filters work: make cases FILTER=mprotect/).
-cases:
+cases: toolchain
 	$(CARGO) test --locked --test conformance -- $(FILTER)
 
 ## How fast mmcheck is here: the fork floor, the runner's cost per case, explain's latency and the
@@ -91,11 +96,11 @@ coverage: build
 ## 200000, about 80 s): no panic, every rejection names its file:line. Prints how many it
 ## tried and the seed; MMCHECK_FUZZ_SEED=<seed> replays a run. `cargo test` tries 600.
 FUZZ_CASES ?= 200000
-fuzz:
+fuzz: toolchain
 	MMCHECK_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --profile fuzz --test fuzz_loader -- --nocapture
 
 ## Accept changed snapshots (error messages today; per-kernel outcomes later).
-bless:
+bless: toolchain
 	INSTA_UPDATE=always $(CARGO) test --locked
 
 clean:

@@ -40,21 +40,8 @@ need powerpc64le-linux-gnu-gcc gcc-powerpc64le-linux-gnu
 [ -e /usr/aarch64-linux-gnu/lib/libc.a ] || packages+=(libc6-dev-arm64-cross)
 [ -e /usr/powerpc64le-linux-gnu/lib/libc.a ] || packages+=(libc6-dev-ppc64el-cross)
 if command -v rustup >/dev/null 2>&1; then
-  # rust-toolchain.toml pins the Rust release. Where it is not installed, rustup installs it
-  # (with network); where rustup cannot download anything but the machine's stable toolchain is
-  # that very release, the stable toolchain is made available under the pinned name (a link,
-  # the directory rustup itself would have created), so that no download is needed.
-  pinned=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
-  if ! rustup run "$pinned" rustc --version >/dev/null 2>&1; then
-    stable=$(rustup run stable rustc --print sysroot 2>/dev/null || true)
-    if [ -n "$stable" ] && rustup run stable rustc --version | grep -q "^rustc $pinned "; then
-      host=$(rustup run stable rustc -vV | sed -n 's/^host: //p')
-      ln -sT "$stable" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$pinned-$host"
-      echo "make setup: Rust $pinned (rust-toolchain.toml) is this machine's stable toolchain: linked"
-    else
-      rustup toolchain install "$pinned" --profile minimal --component rustfmt --component clippy
-    fi
-  fi
+  # The pinned Rust release (rust-toolchain.toml), then the cross targets of `make statics`.
+  bash ci/toolchain.sh
   rustup target add aarch64-unknown-linux-gnu powerpc64le-unknown-linux-gnu >/dev/null
 fi
 # The guest needs a static busybox; Debian's plain busybox package is dynamic.
