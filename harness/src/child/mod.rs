@@ -45,8 +45,9 @@ struct State<'a> {
     /// Forked children not yet waited for: pid and the descriptor that releases them.
     pending: Vec<(i32, i32)>,
     faults_base: (u64, u64),
-    /// The thread a `uffd_serve` step started, until `uffd_served` waits for it.
-    server: Option<std::thread::JoinHandle<Obs>>,
+    /// The thread a `uffd_serve` step started, until `uffd_served` tells it the steps are done
+    /// and waits for it.
+    server: Option<uffd::Server>,
     /// Working memory for loads and stores, touched before the first step.
     work: &'static mut [u8],
     /// Threads started by `thread` steps and not yet joined.
