@@ -32,10 +32,10 @@ pub struct Request {
     pub layout_seed: Option<u64>,
 }
 
-/// Serves requests from stdin until it closes or the worker is interrupted. Between two cases
-/// the next case's child is already forked and waiting (a `Spare`), so that no case has a
-/// `fork` on its own critical path; a spare that no case takes is killed and reaped on the way
-/// out, whatever the way out is.
+/// Serves requests from stdin until it closes or the worker is interrupted. With
+/// MMCHECK_SPARE=1, between two cases the next case's child is already forked and waiting (a
+/// `Spare`), so that no case has a `fork` on its own critical path; a spare that no case takes
+/// is killed and reaped on the way out, whatever the way out is.
 pub fn serve() -> i32 {
     sys::catch_interrupts();
     sys::watch_parent();
@@ -93,6 +93,14 @@ impl Spare {
     /// its own child, as it would have without a spare).
     fn fork(cache: &Cache) -> Option<Spare> {
         use nix::fcntl::OFlag;
+        // Only with MMCHECK_SPARE=1: measured on a busy two-CPU machine, `mmcheck run -j 1` over
+        // 500 distinct case files took 0.3-0.5 ms more per case with a spare than without
+        // (docs/performance.md), so the case's own fork stays the default until a quiet machine
+        // says otherwise.
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ON.get_or_init(|| std::env::var_os("MMCHECK_SPARE").is_some_and(|v| v == "1")) {
+            return None;
+        }
         let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
         let (go_read, go_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
         let record_at = RECORD_FD.min(sys::top_fd());
@@ -118,7 +126,7 @@ impl Spare {
     }
 
     /// Hands the spare its case: `Err` gives the spare back when it cannot take it (it died).
-    fn start(self, go: &Request) -> Result<(i32, OwnedFd), Spare> {
+    fn start(self, go: &Go) -> Result<(i32, OwnedFd), Spare> {
         let mut line = serde_json::to_vec(go).expect("requests serialize");
         line.push(b'\n');
         if sys::write_all(self.go.as_raw_fd(), &line).is_err() {
@@ -136,7 +144,8 @@ impl Spare {
 }
 
 /// The spare's life: wait for the request, find its case (compiled by the worker before the
-/// fork, or now), then run it as any case child does.
+/// fork, or now), make its scratch directory if it needs one, then run it as any case child
+/// does.
 fn spare_main(go: OwnedFd, record_fd: i32, log: Option<i32>, cache: &Cache) -> ! {
     let mut line = Vec::new();
     let mut buf = [0u8; 4096];
@@ -153,8 +162,8 @@ fn spare_main(go: OwnedFd, record_fd: i32, log: Option<i32>, cache: &Cache) -> !
         let _ = sys::write_all(record_fd, &wire::Record::Broken { reason }.encode());
         sys::exit_now(0)
     };
-    let req: Request = match serde_json::from_slice(&line) {
-        Ok(r) => r,
+    let Go { req, dir } = match serde_json::from_slice(&line) {
+        Ok(go) => go,
         Err(e) => broken(format!("the case child could not read its request: {e}")),
     };
     let compiled;
@@ -171,10 +180,23 @@ fn spare_main(go: OwnedFd, record_fd: i32, log: Option<i32>, cache: &Cache) -> !
     let Some(case) = cases.iter().find(|c| c.id == req.id) else {
         broken(format!("{} has no case `{}`", req.file.display(), req.id))
     };
+    // Only a case that makes or opens files gets a directory of its own, as in `run_case`.
+    let scratch = if uses_files(case) {
+        use std::os::unix::fs::DirBuilderExt;
+        if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            broken(format!(
+                "cannot make a scratch directory in {}: {e}",
+                req.scratch.display()
+            ))
+        }
+        dir
+    } else {
+        req.scratch.clone()
+    };
     let setup = Setup {
         record_fd,
         stderr_fd: log.unwrap_or(-1),
-        scratch: req.scratch,
+        scratch,
         mutate: req.mutate,
         layout_seed: req.layout_seed,
     };
@@ -198,6 +220,9 @@ type Cache = std::collections::HashMap<(PathBuf, String), Result<Vec<Case>, Stri
 /// Runs one case, in `spare` when there is one; `None` when the worker was interrupted (the
 /// child is already gone then).
 fn run_request(req: &Request, cache: &mut Cache, spare: Option<Spare>) -> Option<CaseRun> {
+    // The spare gets its case at once: it finds or compiles the case while the worker does the
+    // same for judging, side by side rather than one after the other.
+    let started = spare.and_then(|s| Started::new(s, req));
     let compiled = cache
         .entry((req.file.clone(), req.file_id.clone()))
         .or_insert_with(|| compile(&req.file, &req.file_id));
@@ -211,8 +236,8 @@ fn run_request(req: &Request, cache: &mut Cache, spare: Option<Spare>) -> Option
     let case = match case {
         Ok(c) => c,
         Err(e) => {
-            if let Some(s) = spare {
-                s.dismiss();
+            if let Some(st) = started {
+                st.abandon();
             }
             return Some(CaseRun::bare(
                 &req.id,
@@ -225,18 +250,72 @@ fn run_request(req: &Request, cache: &mut Cache, spare: Option<Spare>) -> Option
     let run = Run {
         mutate: req.mutate.clone(),
         layout_seed: req.layout_seed,
-        spare: spare.map(|s| (s, req)),
+        started,
     };
     run_case_with(case, &req.scratch, run)
 }
 
 /// How to run a case besides the case itself.
-struct Run<'a> {
+struct Run {
     mutate: Option<String>,
     layout_seed: Option<u64>,
-    /// A child forked ahead of time, and the request it will be sent (with the scratch
-    /// directory made for it).
-    spare: Option<(Spare, &'a Request)>,
+    /// The spare child that already has the case.
+    started: Option<Started>,
+}
+
+/// What a spare is sent: the request, and the scratch directory to make should its case use
+/// files (the worker removes it after the case).
+#[derive(Serialize, Deserialize)]
+struct Go {
+    req: Request,
+    dir: PathBuf,
+}
+
+/// A spare child that has been sent its case.
+struct Started {
+    pid: i32,
+    records: OwnedFd,
+    start: Instant,
+    dir: PathBuf,
+}
+
+impl Started {
+    /// Sends `req` to the spare; `None` (the spare reaped) when it is gone.
+    fn new(spare: Spare, req: &Request) -> Option<Started> {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = req
+            .scratch
+            .join(format!("mmcheck-{}-{seq}", std::process::id()));
+        if let Some(log) = child_log() {
+            let _ = sys::raw(sys::nr::FTRUNCATE, [log as u64, 0, 0, 0, 0, 0]);
+        }
+        let go = Go {
+            req: req.clone(),
+            dir: dir.clone(),
+        };
+        let start = Instant::now();
+        match spare.start(&go) {
+            Ok((pid, records)) => Some(Started {
+                pid,
+                records,
+                start,
+                dir,
+            }),
+            Err(s) => {
+                s.dismiss();
+                None
+            }
+        }
+    }
+
+    /// Stops a child whose case the worker could not load.
+    fn abandon(self) {
+        sys::kill_group(self.pid);
+        let _ = sys::wait(self.pid, true);
+        sys::reap_strays();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Forks the case's child and supervises it. The scratch directory is removed when this returns,
@@ -250,7 +329,7 @@ pub fn run_case(
     let run = Run {
         mutate,
         layout_seed,
-        spare: None,
+        started: None,
     };
     run_case_with(case, scratch_root, run)
 }
@@ -259,8 +338,14 @@ fn run_case_with(case: &Case, scratch_root: &std::path::Path, run: Run) -> Optio
     let Run {
         mutate,
         layout_seed,
-        spare,
+        started,
     } = run;
+    let log = child_log();
+    if let Some(st) = started {
+        let run = supervise(case, st.pid, st.records, st.start, log, None);
+        let _ = std::fs::remove_dir_all(&st.dir);
+        return run;
+    }
     // Only a case that makes or opens files gets a directory of its own (making and removing
     // one costs about 0.15 ms on ext4); the others never touch the filesystem.
     let dir = if uses_files(case) {
@@ -270,9 +355,6 @@ fn run_case_with(case: &Case, scratch_root: &std::path::Path, run: Run) -> Optio
         {
             Ok(d) => Some(d),
             Err(e) => {
-                if let Some((s, _)) = spare {
-                    s.dismiss();
-                }
                 let why = format!(
                     "cannot make a scratch directory in {}: {e}",
                     scratch_root.display()
@@ -286,28 +368,8 @@ fn run_case_with(case: &Case, scratch_root: &std::path::Path, run: Run) -> Optio
     let scratch = dir
         .as_ref()
         .map_or_else(|| scratch_root.to_path_buf(), |d| d.path().to_path_buf());
-    let log = child_log();
     if let Some(log) = log {
         let _ = sys::raw(sys::nr::FTRUNCATE, [log as u64, 0, 0, 0, 0, 0]);
-    }
-    // The spare, when there is one and it takes the case: it was forked, and set itself up,
-    // while the worker waited for this request.
-    let started = spare.and_then(|(s, req)| {
-        let go = Request {
-            scratch: scratch.clone(),
-            ..req.clone()
-        };
-        let start = Instant::now();
-        match s.start(&go) {
-            Ok((pid, read_end)) => Some((pid, read_end, start)),
-            Err(s) => {
-                s.dismiss();
-                None
-            }
-        }
-    });
-    if let Some((pid, read_end, start)) = started {
-        return supervise(case, pid, read_end, start, log, dir);
     }
     let (read_end, write_end) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
         Ok(p) => p,

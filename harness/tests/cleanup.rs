@@ -47,8 +47,9 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
     interrupt_run_with_jobs(signal, target, 1);
 }
 
-/// With `jobs` 2, the worker that ran the fast case sits idle beside the hanging one, with the
-/// next case's child already forked and waiting (its spare): that one must go too.
+/// With `jobs` 2 (and MMCHECK_SPARE=1), the worker that ran the fast case sits idle beside the
+/// hanging one, with the next case's child already forked and waiting (its spare): that one
+/// must go too.
 fn interrupt_run_with_jobs(signal: &str, target: fn(u32) -> String, jobs: u32) {
     let cases = tempfile::tempdir().unwrap();
     std::fs::create_dir(cases.path().join("hang")).unwrap();
@@ -65,6 +66,7 @@ fn interrupt_run_with_jobs(signal: &str, target: fn(u32) -> String, jobs: u32) {
         .args(["run", "-j", &jobs.to_string(), "--cases"])
         .arg(cases.path())
         .env("TMPDIR", scratch.path())
+        .env("MMCHECK_SPARE", if jobs > 1 { "1" } else { "0" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -196,6 +198,7 @@ fn spare_goes_with_its_worker(kill_worker: bool) {
     let mut worker = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
         .arg("__worker")
         .env("TMPDIR", scratch.path())
+        .env("MMCHECK_SPARE", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
