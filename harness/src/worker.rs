@@ -10,7 +10,7 @@ use crate::sys::{self, Forked};
 use crate::wire;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
-use std::os::fd::{AsFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -32,18 +32,30 @@ pub struct Request {
     pub layout_seed: Option<u64>,
 }
 
-/// Serves requests from stdin until it closes or the worker is interrupted.
+/// Serves requests from stdin until it closes or the worker is interrupted. With
+/// MMCHECK_SPARE=1, between two cases the next case's child is already forked and waiting (a
+/// `Spare`), so that no case has a `fork` on its own critical path; a spare that no case takes
+/// is killed and reaped on the way out, whatever the way out is.
 pub fn serve() -> i32 {
     sys::catch_interrupts();
     sys::watch_parent();
     sys::become_subreaper();
+    let mut cache = Cache::new();
+    let mut spare = Spare::fork(&cache);
+    let code = serve_with(&mut cache, &mut spare);
+    if let Some(s) = spare.take() {
+        s.dismiss();
+    }
+    code
+}
+
+fn serve_with(cache: &mut Cache, spare: &mut Option<Spare>) -> i32 {
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();
-    let mut cache = Cache::new();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         let run = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => match run_request(&req, &mut cache) {
+            Ok(req) => match run_request(&req, cache, spare.take()) {
                 Some(run) => run,
                 None => return 130,
             },
@@ -60,8 +72,135 @@ pub fn serve() -> i32 {
         if sys::interrupted() {
             return 130;
         }
+        // After the answer, so that forking overlaps the runner reading it and sending the next
+        // request.
+        *spare = Spare::fork(cache);
     }
     0
+}
+
+/// A case child forked ahead of its case: it has its own process group and its record pipe at
+/// `RECORD_FD`, and blocks reading the request from `go`. It ends at once, with nothing run,
+/// when `go` closes (the worker dropped it, or died).
+struct Spare {
+    pid: i32,
+    go: OwnedFd,
+    records: OwnedFd,
+}
+
+impl Spare {
+    /// Forks the next case's child; `None` when a pipe or the fork fails (the case then forks
+    /// its own child, as it would have without a spare).
+    fn fork(cache: &Cache) -> Option<Spare> {
+        use nix::fcntl::OFlag;
+        // Only with MMCHECK_SPARE=1: measured on a busy two-CPU machine, `mmcheck run -j 1` over
+        // 500 distinct case files took 0.3-0.5 ms more per case with a spare than without
+        // (docs/performance.md), so the case's own fork stays the default until a quiet machine
+        // says otherwise.
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ON.get_or_init(|| std::env::var_os("MMCHECK_SPARE").is_some_and(|v| v == "1")) {
+            return None;
+        }
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
+        let (go_read, go_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).ok()?;
+        let record_at = RECORD_FD.min(sys::top_fd());
+        let log = child_log();
+        match sys::fork() {
+            Err(_) => None,
+            Ok(Forked::Child) => {
+                sys::set_own_group(0);
+                drop(read_end);
+                drop(go_write);
+                let record_fd = sys::move_fd(write_end.into_raw_fd(), record_at);
+                spare_main(go_read, record_fd, log, cache)
+            }
+            Ok(Forked::Parent(pid)) => {
+                sys::set_own_group(pid);
+                Some(Spare {
+                    pid,
+                    go: go_write,
+                    records: read_end,
+                })
+            }
+        }
+    }
+
+    /// Hands the spare its case: `Err` gives the spare back when it cannot take it (it died).
+    fn start(self, go: &Go) -> Result<(i32, OwnedFd), Spare> {
+        let mut line = serde_json::to_vec(go).expect("requests serialize");
+        line.push(b'\n');
+        if sys::write_all(self.go.as_raw_fd(), &line).is_err() {
+            return Err(self);
+        }
+        // Nothing more goes this way; the child is on its own now.
+        Ok((self.pid, self.records))
+    }
+
+    /// Kills an unused spare and reaps it.
+    fn dismiss(self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
+        let _ = sys::wait(self.pid, true);
+    }
+}
+
+/// The spare's life: wait for the request, find its case (compiled by the worker before the
+/// fork, or now), make its scratch directory if it needs one, then run it as any case child
+/// does.
+fn spare_main(go: OwnedFd, record_fd: i32, log: Option<i32>, cache: &Cache) -> ! {
+    let mut line = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !line.ends_with(b"\n") {
+        match nix::unistd::read(&go, &mut buf) {
+            Ok(0) => sys::exit_now(0),
+            Ok(n) => line.extend_from_slice(&buf[..n]),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => sys::exit_now(0),
+        }
+    }
+    drop(go);
+    let broken = |reason: String| -> ! {
+        let _ = sys::write_all(record_fd, &wire::Record::Broken { reason }.encode());
+        sys::exit_now(0)
+    };
+    let Go { req, dir } = match serde_json::from_slice(&line) {
+        Ok(go) => go,
+        Err(e) => broken(format!("the case child could not read its request: {e}")),
+    };
+    let compiled;
+    let cases = match cache.get(&(req.file.clone(), req.file_id.clone())) {
+        Some(Ok(cases)) => cases,
+        _ => {
+            compiled = compile(&req.file, &req.file_id);
+            match &compiled {
+                Ok(cases) => cases,
+                Err(e) => broken(format!("the case child could not load the case: {e}")),
+            }
+        }
+    };
+    let Some(case) = cases.iter().find(|c| c.id == req.id) else {
+        broken(format!("{} has no case `{}`", req.file.display(), req.id))
+    };
+    // Only a case that makes or opens files gets a directory of its own, as in `run_case`.
+    let scratch = if uses_files(case) {
+        use std::os::unix::fs::DirBuilderExt;
+        if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            broken(format!(
+                "cannot make a scratch directory in {}: {e}",
+                req.scratch.display()
+            ))
+        }
+        dir
+    } else {
+        req.scratch.clone()
+    };
+    let setup = Setup {
+        record_fd,
+        stderr_fd: log.unwrap_or(-1),
+        scratch,
+        mutate: req.mutate,
+        layout_seed: req.layout_seed,
+    };
+    child::main(case, &setup)
 }
 
 /// Compiles every case of one file.
@@ -78,8 +217,12 @@ fn compile(file: &std::path::Path, file_id: &str) -> Result<Vec<Case>, String> {
 /// worker (its filesystem variants and mutant runs come back to the same worker).
 type Cache = std::collections::HashMap<(PathBuf, String), Result<Vec<Case>, String>>;
 
-/// Runs one case; `None` when the worker was interrupted (the child is already gone then).
-fn run_request(req: &Request, cache: &mut Cache) -> Option<CaseRun> {
+/// Runs one case, in `spare` when there is one; `None` when the worker was interrupted (the
+/// child is already gone then).
+fn run_request(req: &Request, cache: &mut Cache, spare: Option<Spare>) -> Option<CaseRun> {
+    // The spare gets its case at once: it finds or compiles the case while the worker does the
+    // same for judging, side by side rather than one after the other.
+    let started = spare.and_then(|s| Started::new(s, req));
     let compiled = cache
         .entry((req.file.clone(), req.file_id.clone()))
         .or_insert_with(|| compile(&req.file, &req.file_id));
@@ -93,15 +236,86 @@ fn run_request(req: &Request, cache: &mut Cache) -> Option<CaseRun> {
     let case = match case {
         Ok(c) => c,
         Err(e) => {
+            if let Some(st) = started {
+                st.abandon();
+            }
             return Some(CaseRun::bare(
                 &req.id,
                 None,
                 outcome::Status::Broken,
                 format!("the worker could not load the case: {e}"),
-            ))
+            ));
         }
     };
-    run_case(case, &req.scratch, req.mutate.clone(), req.layout_seed)
+    let run = Run {
+        mutate: req.mutate.clone(),
+        layout_seed: req.layout_seed,
+        started,
+    };
+    run_case_with(case, &req.scratch, run)
+}
+
+/// How to run a case besides the case itself.
+struct Run {
+    mutate: Option<String>,
+    layout_seed: Option<u64>,
+    /// The spare child that already has the case.
+    started: Option<Started>,
+}
+
+/// What a spare is sent: the request, and the scratch directory to make should its case use
+/// files (the worker removes it after the case).
+#[derive(Serialize, Deserialize)]
+struct Go {
+    req: Request,
+    dir: PathBuf,
+}
+
+/// A spare child that has been sent its case.
+struct Started {
+    pid: i32,
+    records: OwnedFd,
+    start: Instant,
+    dir: PathBuf,
+}
+
+impl Started {
+    /// Sends `req` to the spare; `None` (the spare reaped) when it is gone.
+    fn new(spare: Spare, req: &Request) -> Option<Started> {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = req
+            .scratch
+            .join(format!("mmcheck-{}-{seq}", std::process::id()));
+        if let Some(log) = child_log() {
+            let _ = sys::raw(sys::nr::FTRUNCATE, [log as u64, 0, 0, 0, 0, 0]);
+        }
+        let go = Go {
+            req: req.clone(),
+            dir: dir.clone(),
+        };
+        let start = Instant::now();
+        match spare.start(&go) {
+            Ok((pid, records)) => Some(Started {
+                pid,
+                records,
+                start,
+                dir,
+            }),
+            Err(s) => {
+                s.dismiss();
+                None
+            }
+        }
+    }
+
+    /// Stops a child whose case the worker could not load.
+    fn abandon(self) {
+        sys::kill_group(self.pid);
+        let _ = sys::wait(self.pid, true);
+        sys::reap_strays();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// Forks the case's child and supervises it. The scratch directory is removed when this returns,
@@ -112,6 +326,26 @@ pub fn run_case(
     mutate: Option<String>,
     layout_seed: Option<u64>,
 ) -> Option<CaseRun> {
+    let run = Run {
+        mutate,
+        layout_seed,
+        started: None,
+    };
+    run_case_with(case, scratch_root, run)
+}
+
+fn run_case_with(case: &Case, scratch_root: &std::path::Path, run: Run) -> Option<CaseRun> {
+    let Run {
+        mutate,
+        layout_seed,
+        started,
+    } = run;
+    let log = child_log();
+    if let Some(st) = started {
+        let run = supervise(case, st.pid, st.records, st.start, log, None);
+        let _ = std::fs::remove_dir_all(&st.dir);
+        return run;
+    }
     // Only a case that makes or opens files gets a directory of its own (making and removing
     // one costs about 0.15 ms on ext4); the others never touch the filesystem.
     let dir = if uses_files(case) {
@@ -134,7 +368,6 @@ pub fn run_case(
     let scratch = dir
         .as_ref()
         .map_or_else(|| scratch_root.to_path_buf(), |d| d.path().to_path_buf());
-    let log = child_log();
     if let Some(log) = log {
         let _ = sys::raw(sys::nr::FTRUNCATE, [log as u64, 0, 0, 0, 0, 0]);
     }
@@ -169,7 +402,19 @@ pub fn run_case(
     };
     sys::set_own_group(pid);
     drop(write_end);
+    supervise(case, pid, read_end, start, log, dir)
+}
 
+/// Reads the records of the case child `pid` (started at `start`) until it ends or its time is
+/// up, kills its group and whatever escaped it, and judges the case.
+fn supervise(
+    case: &Case,
+    pid: i32,
+    read_end: OwnedFd,
+    start: Instant,
+    log: Option<i32>,
+    dir: Option<tempfile::TempDir>,
+) -> Option<CaseRun> {
     let deadline = start + case.timeout;
     let (stream, ended, timed_out) = read_records(read_end, deadline, pid)?;
 

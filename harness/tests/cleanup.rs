@@ -44,6 +44,13 @@ args = { len = "PAGE", prot = "PROT_READ", flags = "MAP_PRIVATE|MAP_ANONYMOUS" }
 /// `target` turns the runner's pid into what `kill` is given: the runner alone (`kill PID`, as a CI
 /// timeout does) or its whole process group (`kill -- -PGID`, as Ctrl-C in a terminal does).
 fn interrupt_run(signal: &str, target: fn(u32) -> String) {
+    interrupt_run_with_jobs(signal, target, 1);
+}
+
+/// With `jobs` 2 (and MMCHECK_SPARE=1), the worker that ran the fast case sits idle beside the
+/// hanging one, with the next case's child already forked and waiting (its spare): that one
+/// must go too.
+fn interrupt_run_with_jobs(signal: &str, target: fn(u32) -> String, jobs: u32) {
     let cases = tempfile::tempdir().unwrap();
     std::fs::create_dir(cases.path().join("hang")).unwrap();
     std::fs::write(cases.path().join("hang/forever.toml"), HANGING_CASE).unwrap();
@@ -56,9 +63,10 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
 
     let runner = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
         .process_group(0)
-        .args(["run", "-j", "1", "--cases"])
+        .args(["run", "-j", &jobs.to_string(), "--cases"])
         .arg(cases.path())
         .env("TMPDIR", scratch.path())
+        .env("MMCHECK_SPARE", if jobs > 1 { "1" } else { "0" })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -78,9 +86,27 @@ fn interrupt_run(signal: &str, target: fn(u32) -> String) {
     }
     let scratch_has_case = || holds_case_file(scratch.path(), 3);
     wait_until("the case started", scratch_has_case);
-    // runner, worker, case child
+    // runner, worker, case child; with two jobs also the idle worker and its spare child
+    let expected = if jobs > 1 { 5 } else { 3 };
+    if jobs > 1 {
+        // Each worker has a child: one runs the hanging case, the other is the idle one's spare.
+        wait_until("the idle worker has its spare", || {
+            // A worker's children are forks of it, with its command line: a worker is a
+            // `__worker` whose parent is not one.
+            let is_worker = |p: u32| {
+                std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                    .is_ok_and(|c| c.contains("__worker"))
+            };
+            let workers: Vec<u32> = processes_with(&marker)
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .filter(|&p| is_worker(p) && !parent_of(p).is_some_and(is_worker))
+                .collect();
+            workers.len() == 2 && workers.iter().all(|w| !children_of(*w).is_empty())
+        });
+    }
     assert!(
-        processes_with(&marker).len() >= 3,
+        processes_with(&marker).len() >= expected,
         "{:?}",
         processes_with(&marker)
     );
@@ -128,6 +154,88 @@ fn ctrl_c_to_the_process_group_cleans_up() {
 #[test]
 fn sigkill_to_the_runner_still_cleans_up() {
     interrupt_run("KILL", |pid| pid.to_string());
+}
+
+#[test]
+fn sigterm_with_an_idle_worker_and_its_spare_cleans_up() {
+    interrupt_run_with_jobs("TERM", |pid| pid.to_string(), 2);
+}
+
+#[test]
+fn ctrl_c_with_an_idle_worker_and_its_spare_cleans_up() {
+    interrupt_run_with_jobs("INT", |pid| format!("-{pid}"), 2);
+}
+
+/// The children of a process, from /proc (the kernel lists them per thread).
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The parent of a process.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A live process, not a zombie waiting for a parent to reap it.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// A worker keeps the next case's child forked and waiting; `how` ends the worker (closing its
+/// requests, or SIGKILL), and the waiting child must not outlive it.
+fn spare_goes_with_its_worker(kill_worker: bool) {
+    let scratch = tempfile::tempdir().unwrap();
+    let marker = format!("TMPDIR={}", scratch.path().display());
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_mmcheck"))
+        .arg("__worker")
+        .env("TMPDIR", scratch.path())
+        .env("MMCHECK_SPARE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the worker forked its spare", || {
+        !children_of(worker.id()).is_empty()
+    });
+    let spare = children_of(worker.id())[0];
+    assert!(alive(spare));
+    if kill_worker {
+        worker.kill().unwrap();
+        let _ = worker.wait().unwrap();
+    } else {
+        drop(worker.stdin.take());
+        let status = worker.wait().unwrap();
+        assert!(status.success(), "{status}");
+        // Reaped by the worker before it exited: not even a zombie is left.
+        assert!(
+            !Path::new(&format!("/proc/{spare}")).exists() || !alive(spare),
+            "spare {spare} outlived its worker"
+        );
+    }
+    wait_until("the spare is gone", || !alive(spare));
+    wait_until("every process of the worker is gone", || {
+        processes_with(&marker).is_empty()
+    });
+    assert_nothing_left(scratch.path());
+}
+
+#[test]
+fn a_worker_reaps_its_unused_spare_when_its_requests_end() {
+    spare_goes_with_its_worker(false);
+}
+
+#[test]
+fn a_spare_ends_by_itself_when_its_worker_is_killed() {
+    spare_goes_with_its_worker(true);
 }
 
 /// `mmcheck matrix` interrupted while one environment is done, the host runner is in the middle

@@ -10,9 +10,12 @@
 //!    own code alone (`worker::run_case`, without the request, the reload and the answer).
 //! 3. `mmcheck explain SYMBOL`, as a person at a terminal waits for it.
 //! 4. `mmcheck run` over the whole suite (`cases/`, filesystem variants included).
+//! 5. One iteration of a `repeat` step next to the same system call in a plain loop.
+//! 6. With LTP_DIR set: the whole suite and LTP's mmap-family tests, pair by pair.
 //!
-//! Knobs (environment): BENCH_RUNS (whole-suite runs, 5), BENCH_CASES (per-case samples, 2000),
-//! BENCH_EXPLAIN (runs per explained symbol, 20), BENCH_SKIP_SUITE=1 (skip the whole suite).
+//! Knobs (environment): BENCH_RUNS (whole-suite runs and LTP pairs, 5), BENCH_CASES (per-case
+//! samples, 2000), BENCH_EXPLAIN (runs per explained symbol, 20), BENCH_SKIP_SUITE=1 (skip the
+//! whole suite and LTP), LTP_DIR (an LTP build or install directory).
 
 use mmcheck::case::load;
 use mmcheck::case::plan::Case;
@@ -26,6 +29,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod commands;
+mod loops;
+mod ltp;
 mod per_case;
 
 use commands::*;
@@ -47,6 +52,8 @@ args = { addr = "$m", text = "x" }
 "#;
 
 const TARGET_RATIO: f64 = 1.5;
+const TARGET_LOOP_RATIO: f64 = 2.0;
+const TARGET_LTP_RATIO: f64 = 0.25;
 const TARGET_SUITE_S: f64 = 2.0;
 const TARGET_EXPLAIN_MS: f64 = 20.0;
 
@@ -173,6 +180,7 @@ fn main() {
         &per.run_case,
     );
     show("runner::run_one via the pool (library API)", &per.pool);
+    show("the same, MMCHECK_SPARE=1 (pre-forked child)", &per.spare);
     println!("  alone, warm, in this process (no fork in between, so no copy-on-write faults):");
     for (what, d) in &per.parts {
         println!("  {what:<44} median {:6.3} ms", ms(*d));
@@ -198,6 +206,27 @@ fn main() {
             ms(c.per_case)
         );
     }
+    println!();
+
+    println!(
+        "`repeat` against a plain loop of the same call (per iteration; N minus 1 iteration, best of 5)"
+    );
+    let loop_costs: Vec<(&'static str, Option<loops::LoopCost>)> = loops::loops()
+        .iter()
+        .map(|l| {
+            let c = loops::measure(l, &bench.path().join("loops"), &scratch, 5);
+            if let Some(c) = &c {
+                println!(
+                    "  {:<40} {:>7} iterations: repeat {:6.3} us, raw syscall {:6.3} us",
+                    l.name,
+                    c.iterations,
+                    c.repeat.as_secs_f64() * 1e6,
+                    c.raw.as_secs_f64() * 1e6
+                );
+            }
+            (l.name, c)
+        })
+        .collect();
     println!();
 
     println!("`mmcheck explain SYMBOL --no-pager`, stdout a pipe, {explain_runs} runs per symbol");
@@ -253,6 +282,54 @@ fn main() {
         s
     };
 
+    let ltp_dir = std::env::var_os("LTP_DIR").map(PathBuf::from);
+    let ltp = match (&ltp_dir, std::env::var_os("BENCH_SKIP_SUITE")) {
+        (_, Some(_)) => None,
+        (None, None) => {
+            println!(
+                "LTP: not measured: LTP_DIR is not set (an LTP build or install directory with the \
+                 mmap-family binaries; docs/performance.md says how to build them)"
+            );
+            println!();
+            None
+        }
+        (Some(dir), None) => {
+            let bins = ltp::find(dir);
+            if bins.is_empty() {
+                println!(
+                    "LTP: not measured: no mmap-family test binary (mmap01, mlock201, ...) under {}",
+                    dir.display()
+                );
+                println!();
+                None
+            } else {
+                println!(
+                    "`mmcheck run` and LTP's {} mmap-family binaries, alternating ({suite_runs} pairs)",
+                    bins.len()
+                );
+                let p = ltp::pairs(&exe, &repo, &bins, suite_runs);
+                for (i, (ours, theirs)) in p.pairs.iter().enumerate() {
+                    println!(
+                        "  pair {}: mmcheck {:.2} s, LTP {:.2} s, ratio {:.2}",
+                        i + 1,
+                        ours.as_secs_f64(),
+                        theirs.as_secs_f64(),
+                        ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9)
+                    );
+                }
+                if p.ltp_not_ok > 0 {
+                    println!(
+                        "  {} of {} LTP binaries did not exit 0 in the last pass (TCONF, TFAIL, \
+                         TBROK: timed all the same)",
+                        p.ltp_not_ok, p.binaries
+                    );
+                }
+                println!();
+                Some(p)
+            }
+        }
+    };
+
     let floor = per.floor.median();
     println!("{:<44} {:>22}   target", "figure", "measured");
     let row = |name: &str, value: String, target: &str, met: Option<bool>| {
@@ -276,6 +353,13 @@ fn main() {
         "<= 1.5x",
         Some(ratio(pool) <= TARGET_RATIO),
     );
+    let spare = per.spare.median();
+    row(
+        "per case via the pool, MMCHECK_SPARE=1",
+        format!("{:.3} ms = {:.1}x", ms(spare), ratio(spare)),
+        "<= 1.5x",
+        Some(ratio(spare) <= TARGET_RATIO),
+    );
     if let Some(c) = &cli {
         row(
             "per case via `mmcheck run -j 1`",
@@ -283,6 +367,25 @@ fn main() {
             "<= 1.5x",
             Some(ratio(c.per_case) <= TARGET_RATIO),
         );
+    }
+    for (name, c) in &loop_costs {
+        let label = format!("repeat vs raw: {}", name.split(',').next().unwrap_or(name));
+        match c {
+            Some(c) => {
+                let r = c.repeat.as_secs_f64() / c.raw.as_secs_f64().max(1e-12);
+                row(
+                    &label,
+                    format!(
+                        "{:.3} / {:.3} us = {r:.2}x",
+                        c.repeat.as_secs_f64() * 1e6,
+                        c.raw.as_secs_f64() * 1e6
+                    ),
+                    "<= 2x",
+                    Some(r <= TARGET_LOOP_RATIO),
+                );
+            }
+            None => row(&label, "n/a".into(), "<= 2x", None),
+        }
     }
     if explain.0.is_empty() {
         row("explain, median / p95", "n/a".into(), "< 20 ms", None);
@@ -313,5 +416,28 @@ fn main() {
             "< 2 s",
             Some(s.walls.median().as_secs_f64() < TARGET_SUITE_S),
         );
+    }
+    match &ltp {
+        Some(p) => {
+            let ours = Samples::new(p.pairs.iter().map(|(o, _)| *o).collect()).median();
+            let theirs = Samples::new(p.pairs.iter().map(|(_, t)| *t).collect()).median();
+            let r = ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9);
+            row(
+                "whole suite / LTP's family, medians",
+                format!(
+                    "{:.2} / {:.2} s = {r:.2}",
+                    ours.as_secs_f64(),
+                    theirs.as_secs_f64()
+                ),
+                "<= 0.25",
+                Some(r <= TARGET_LTP_RATIO),
+            );
+        }
+        None => row(
+            "whole suite / LTP's family",
+            "not measured".into(),
+            "<= 0.25",
+            None,
+        ),
     }
 }

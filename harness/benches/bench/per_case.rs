@@ -51,6 +51,8 @@ pub(crate) struct PerCase {
     pub(crate) floor: Samples,
     pub(crate) run_case: Samples,
     pub(crate) pool: Samples,
+    /// Through the pool, with a spare child in each worker (MMCHECK_SPARE=1).
+    pub(crate) spare: Samples,
     /// Pieces of the path that can be timed from outside the child.
     pub(crate) parts: Vec<(String, Duration)>,
     pub(crate) not_passed: usize,
@@ -108,6 +110,25 @@ pub(crate) fn per_case(
         }
     }
     drop(pool);
+    // The same with each worker keeping the next case's child forked (MMCHECK_SPARE=1, read by
+    // the workers this pool starts). The bench is single-threaded, so setting it is safe.
+    let mut spared = Vec::new();
+    std::env::set_var("MMCHECK_SPARE", "1");
+    let pool = Pool::new(exe);
+    for i in 0..n + 20 {
+        let f = floor_once(page);
+        let t = Instant::now();
+        let run = runner::run_one(case, host, &pool, false, None, None);
+        let d = t.elapsed();
+        let (s, why) = status(Some(run));
+        check(s, &why);
+        if i >= 20 {
+            floor.push(f);
+            spared.push(d);
+        }
+    }
+    drop(pool);
+    std::env::remove_var("MMCHECK_SPARE");
 
     // What the runner does per case around the fork, each timed alone.
     let reps = n.min(500);
@@ -163,6 +184,7 @@ pub(crate) fn per_case(
         floor: Samples::new(floor),
         run_case: Samples::new(in_process),
         pool: Samples::new(pooled),
+        spare: Samples::new(spared),
         parts,
         not_passed,
     }

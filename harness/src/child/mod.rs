@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod process;
 mod procfs;
+mod repeat;
 mod steps;
 mod thread;
 mod uffd;
@@ -45,8 +46,9 @@ struct State<'a> {
     /// Forked children not yet waited for: pid and the descriptor that releases them.
     pending: Vec<(i32, i32)>,
     faults_base: (u64, u64),
-    /// The thread a `uffd_serve` step started, until `uffd_served` waits for it.
-    server: Option<std::thread::JoinHandle<Obs>>,
+    /// The thread a `uffd_serve` step started, until `uffd_served` tells it the steps are done
+    /// and waits for it.
+    server: Option<uffd::Server>,
     /// Working memory for loads and stores, touched before the first step.
     work: &'static mut [u8],
     /// Threads started by `thread` steps and not yet joined.
@@ -224,18 +226,7 @@ fn run_list(state: &mut State, list: usize, from: usize) -> Option<usize> {
         let (obs, iterations) = match step.repeat {
             None => (run_once(state, step), None),
             Some((count, i_slot)) => {
-                let mut obs = Obs::NotRun {
-                    reason: "repeat ran no iteration".into(),
-                };
-                let mut runs = 0;
-                for i in 0..count {
-                    state.slots[i_slot] = Some(i);
-                    obs = run_once(state, step);
-                    runs = i + 1;
-                    if !matches!(obs, Obs::Ok { .. }) {
-                        break;
-                    }
-                }
+                let (obs, runs) = repeat::run(state, step, count, i_slot);
                 (obs, Some(runs))
             }
         };
@@ -260,13 +251,18 @@ fn run_list(state: &mut State, list: usize, from: usize) -> Option<usize> {
 /// Evaluates a step's arguments and runs it (or what the mutant kernel pretends it did).
 fn run_once(state: &mut State, step: &Step) -> Obs {
     match values(step, state) {
-        Ok(v) => match state.setup.mutate.as_deref().and_then(|m| {
-            mutant::ignored_result(m, step.call, step.spec.name, v.get("addr"), v.get("flags"))
-        }) {
-            Some(pretended) => ok(pretended),
-            None => run_step(state, step, &v),
-        },
+        Ok(v) => run_values(state, step, &v),
         Err(reason) => Obs::NotRun { reason },
+    }
+}
+
+/// Runs a step with its arguments evaluated (or what the mutant kernel pretends it did).
+fn run_values(state: &mut State, step: &Step, v: &Values) -> Obs {
+    match state.setup.mutate.as_deref().and_then(|m| {
+        mutant::ignored_result(m, step.call, step.spec.name, v.get("addr"), v.get("flags"))
+    }) {
+        Some(pretended) => ok(pretended),
+        None => run_step(state, step, v),
     }
 }
 

@@ -26,7 +26,11 @@ pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), S
         filled += n;
         let mut start = 0;
         while let Some(nl) = buf[start..filled].iter().position(|b| *b == b'\n') {
-            line(&String::from_utf8_lossy(&buf[start..start + nl]));
+            let bytes = &buf[start..start + nl];
+            match std::str::from_utf8(bytes) {
+                Ok(text) => line(text),
+                Err(_) => line(&String::from_utf8_lossy(bytes)),
+            }
             start += nl + 1;
         }
         buf.copy_within(start..filled, 0);
@@ -51,6 +55,10 @@ pub(super) fn maps(addr: u64, len: u64) -> Obs {
         .ok()
         .map(|p| p.to_string_lossy().into_owned());
     let read = proc_lines("/proc/self/maps", |l| {
+        // A process at vm.max_map_count has 65530 lines here: only those of the range are parsed.
+        if range_of(l).is_some_and(|(start, stop)| start >= end || stop <= addr) {
+            return;
+        }
         if let Some(mut m) = parse_maps_line(l) {
             if exe.as_deref() == Some(m.path.as_str()) {
                 m.path = "[mmcheck]".into();
@@ -86,6 +94,19 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
             * 1024
     };
     let read = proc_lines("/proc/self/smaps", |l| {
+        // Detail lines (`Rss:`, `VmFlags:`, ...) start with a capital, a mapping's head with its
+        // hexadecimal start address in small letters. A process at vm.max_map_count has some
+        // 1.5 million detail lines here: those of other mappings are passed over unparsed.
+        if l.as_bytes().first().is_some_and(u8::is_ascii_uppercase) {
+            if !keep {
+                return;
+            }
+        } else if let Some((start, stop)) = range_of(l) {
+            if start >= end || stop <= addr {
+                keep = false;
+                return;
+            }
+        }
         if let Some(head) = parse_maps_line(l) {
             keep = head.start < end && head.end > addr;
             if keep {
@@ -204,6 +225,16 @@ pub fn parse_maps_line(line: &str) -> Option<MapsEntry> {
         offset,
         path,
     })
+}
+
+/// The `start-end` that opens a maps line, without parsing the rest of it.
+fn range_of(line: &str) -> Option<(u64, u64)> {
+    let (range, _) = line.split_once(' ')?;
+    let (start, end) = range.split_once('-')?;
+    Some((
+        u64::from_str_radix(start, 16).ok()?,
+        u64::from_str_radix(end, 16).ok()?,
+    ))
 }
 
 /// Parses a whole /proc/self/maps text.

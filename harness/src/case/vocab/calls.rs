@@ -375,7 +375,8 @@ pub static CALLS: &[CallSpec] = &[
         args: &[req("fd", N), req("resolve", T), opt("fill", N, "0")],
         one_of: &[],
         checks: &[],
-        doc: "starts a thread that waits (up to 2 s) for one message on the userfaultfd `fd` and \
+        doc: "starts a thread that waits (until `uffd_served`, at most 2 s) for one message on the \
+              userfaultfd `fd` and \
               resolves its page fault: `copy` (UFFDIO_COPY of a page of `fill` bytes), `zeropage` \
               (UFFDIO_ZEROPAGE) or `unprotect` (UFFDIO_WRITEPROTECT with mode 0); the step that \
               faults next blocks until the thread has resolved it",
@@ -390,7 +391,7 @@ pub static CALLS: &[CallSpec] = &[
         one_of: &[],
         checks: &["event", "fault-flags"],
         doc: "waits for the `uffd_serve` thread: yields the address the message reported, checks \
-              its `event` and `fault-flags`; ETIMEDOUT when no message came, or the errno of the \
+              its `event` and `fault-flags`; ETIMEDOUT when no message came by then, or the errno of the \
               resolving ioctl",
     },
     CallSpec {
