@@ -170,6 +170,12 @@ pub fn flags_of(case: Option<&Case>, step: &StepRun) -> Vec<String> {
     out
 }
 
+/// Words a `not implemented` cause as the whole call missing, whatever flags its step passed:
+/// for a call that answered nothing but ENOSYS in the environment.
+pub fn missing_call(c: &mut Classified) {
+    c.what = format!("{} is not implemented (ENOSYS)", c.call);
+}
+
 /// Classifies a cell that did not pass, from its deciding step (if one decided), its reason and
 /// the flags that step passed.
 pub fn classify(

@@ -321,6 +321,32 @@ pub fn build(docs: &[ResultsDoc], cases: &[Case]) -> Report {
         }
     }
     let mut cases: Vec<CaseRow> = rows.into_values().collect();
+    // A call that answered ENOSYS to every step of every case in an environment is missing
+    // there as a whole: its ENOSYS is not charged to the flags one step passed.
+    let mut answered: std::collections::BTreeSet<(String, String)> = Default::default();
+    for row in &cases {
+        for (env, cell) in &row.results {
+            for st in &cell.steps {
+                let silent = ["ENOSYS", "(no record)", "not run"]
+                    .iter()
+                    .any(|p| st.observed.starts_with(p));
+                if !silent {
+                    answered.insert((env.clone(), st.call.clone()));
+                }
+            }
+        }
+    }
+    for row in &mut cases {
+        for (env, cell) in &mut row.results {
+            if let Some(c) = &mut cell.classified {
+                if c.kind == causes::NOT_IMPLEMENTED
+                    && !answered.contains(&(env.clone(), c.call.clone()))
+                {
+                    causes::missing_call(c);
+                }
+            }
+        }
+    }
     for row in &mut cases {
         let statuses: Vec<Option<Status>> = envs
             .iter()
