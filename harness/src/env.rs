@@ -89,6 +89,7 @@ impl HostEnv {
             machine: self.machine.clone(),
             platform: self.platform.clone(),
             page_size: self.page_size,
+            runtime: None,
             euid: Some(self.euid),
             scratch: self.scratch.clone(),
             default_scratch: Some(self.default_scratch.clone()),

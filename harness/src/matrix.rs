@@ -97,6 +97,11 @@ pub struct EnvSpec {
     /// does not fail the matrix and the committed results stay until `--bless`.
     #[serde(default)]
     pub unstable: Option<String>,
+    /// A shell command whose first line of output names what answers the system calls where
+    /// the kernel is emulated (`runsc --version`): recorded in the results as `env.runtime`,
+    /// since the run inside cannot see it.
+    #[serde(default)]
+    pub runtime: Option<String>,
     /// A shell command that prints the JSON of `mmcheck run --format json` on stdout and
     /// `mmcheck: progress N/M` lines on stderr. Placeholders: {mmcheck} (this binary),
     /// {static} (the static binary), {static-aarch64} and {static-ppc64le} (those of the other
@@ -374,10 +379,19 @@ pub fn execute(
                 progress(&env.name, p.split(' ').next().unwrap_or(p));
             }
         })?;
-        ResultsDoc::parse(&stdout).map_err(|source| MatrixError::NotResults {
+        let mut doc = ResultsDoc::parse(&stdout).map_err(|source| MatrixError::NotResults {
             source,
             head: head(&stdout),
-        })
+        })?;
+        if let Some(cmd) = &env.runtime {
+            let out = shell(&expand(cmd, opts), &opts.repo, &[], |_| {})?;
+            doc.env.runtime = out
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string);
+        }
+        Ok(doc)
     })();
     match result {
         Err(e) if crate::sys::interrupted() => Err(MatrixError::Interrupted(Box::new(e))),

@@ -27,6 +27,11 @@ pub struct EnvInfo {
     /// `linux`, or `gvisor` when the kernel is gVisor's Sentry.
     pub platform: String,
     pub page_size: u64,
+    /// What answers the system calls where the kernel is emulated: the first line of `runsc
+    /// --version` or `qemu-aarch64-static --version`, which the matrix records (the run inside
+    /// cannot see it). `None` on Linux, and in results recorded before it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// The run's privileges and scratch directories: in a fresh run's document, not in the
     /// committed (stable) one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -225,23 +225,38 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
     assert!(md.starts_with("# mmcheck compatibility report"));
     for section in [
         "## Environments",
-        "## Support by call",
-        "## Support by symbol",
-        "## Differences between environments",
+        "## Since when, per call",
+        "## Differences by cause",
+        "## Skip reasons",
     ] {
         assert!(md.contains(section), "{section}");
     }
-    assert!(md.contains("| mseal | full"), "mseal's support row");
-    // Every environment says its architecture and page size, in the table and in the headers.
-    assert!(md.contains("| environment | platform | architecture | page |"));
+    // mseal: since 6.12 in the matrix, documented 6.10; gated on 6.1, ENOSYS under gVisor.
+    let mseal = md
+        .lines()
+        .find(|l| l.starts_with("| mseal | "))
+        .expect("mseal's row");
+    assert!(mseal.starts_with("| mseal | 6.12 | 6.10 | ✓ |"), "{mseal}");
     assert!(
-        md.contains("| linux-6.1-ppc64le-64k | linux | ppc64le | 64 KiB |"),
+        mseal.contains("needs kernel >=6.10") && mseal.contains("ENOSYS"),
+        "{mseal}"
+    );
+    // Every environment says its runtime, architecture and page size.
+    assert!(
+        md.contains("| environment | platform | runtime | kernel release | architecture | page |")
+    );
+    assert!(
+        md.contains("| linux-6.1-ppc64le-64k | linux | (the kernel) | 6.1.0-56-powerpc64le | ppc64le | 64 KiB |"),
         "{md}"
     );
     assert!(
         md.contains("| linux-6.1 x86_64 4K |"),
         "x86_64 columns say their page size"
     );
+    // Causes, with their counts per environment; the bulk of the cases stays out.
+    assert!(md.contains("| gVisor: mincore reports every page resident | behaviour differs |"));
+    assert!(md.contains("mseal needs kernel >=6.10 (documented since 6.10)"));
+    assert!(md.lines().count() < 2000, "{} lines", md.lines().count());
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(
         !html.contains("http://") && !html.contains("https://"),
@@ -261,6 +276,29 @@ fn report_writes_markdown_html_and_json_from_the_committed_snapshots() {
         .unwrap();
     assert_eq!(case["results"]["linux-6.1-x86_64"]["status"], "pass");
     assert!(case["differs"].as_bool().unwrap());
+    assert_eq!(json["schema_version"], 2);
+    assert!(case["since"]["absent"].is_object() && case["expected"].is_string());
+    let causes = json["causes"].as_array().unwrap();
+    assert!(causes.iter().all(|g| g["id"].is_string()
+        && g["kind"].is_string()
+        && g["call"].is_string()
+        && g["line"].is_string()
+        && g["cases"].is_array()
+        && g["per_env"].is_object()));
+    let seal = json["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "mseal")
+        .unwrap();
+    assert_eq!(seal["since"]["matrix"], "6.12");
+    assert_eq!(seal["since"]["documented"], "6.10");
+    assert_eq!(seal["since"]["absent"]["gvisor-x86_64"], "ENOSYS");
+    assert!(json["envs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["kernel_only"] == (e["platform"] == "linux")));
     let (code, _, err) = mmcheck(&["report", "--out", "/tmp/x", "--cases", "verdicts"]);
     assert_eq!(code, 2, "no snapshots next to these cases");
     assert!(err.contains("make matrix"), "{err}");

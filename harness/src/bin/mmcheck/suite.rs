@@ -169,7 +169,9 @@ pub fn report(out: &Path, run: bool, cases: Option<PathBuf>) -> Exit {
         docs.retain(|d| d.env.key != fresh.env.key);
         docs.insert(0, fresh);
     }
-    let report = compat::build(&docs);
+    // The case files name the flags a failing step passed; without them causes say less.
+    let (plans, _) = mmcheck::case::load::load_dir(&cases);
+    let report = compat::build(&docs, &plans);
     let written = std::fs::create_dir_all(out)
         .and_then(|_| std::fs::write(out.join("report.md"), render::report::markdown(&report)))
         .and_then(|_| std::fs::write(out.join("index.html"), render::report_html::html(&report)))
