@@ -755,3 +755,36 @@ fn dated(para: &str, call: &str) -> Option<String> {
     }
     None
 }
+
+/// Every symbol a rule of `mmcheck coverage` is tagged with (an errno, a flag, an advice, a seal,
+/// an ioctl of the pages it reads) is one explain knows: what coverage names, explain explains.
+#[test]
+fn explain_knows_every_symbol_coverage_tags_rules_with() {
+    if !man_installed() {
+        return;
+    }
+    let (_, listed, _) = mmcheck(&["explain", "--list"]);
+    let known: std::collections::HashSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let (pages, _) = mmcheck::coverage::rules::read_pages();
+    let mut missing: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+        .flat_map(|(p, r)| r.tag_symbols().into_iter().map(move |s| (p, s)))
+        // proc(5)'s files are explained by their names (`/proc/pid/smaps` is smaps).
+        .map(|(p, s)| (p, s.strip_prefix("/proc/pid/").unwrap_or(s)))
+        // The one exception: the numbers of a numbered list (remap_file_pages(2)'s steps).
+        .filter(|(_, s)| !s.chars().all(|c| c.is_ascii_digit()))
+        .filter(|(_, s)| !known.contains(s))
+        .map(|(p, s)| format!("{}: {s}", p.page))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "explain does not know:\n{}",
+        missing.join("\n")
+    );
+}
