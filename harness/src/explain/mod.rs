@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod evidence;
+pub mod index;
 pub mod kb;
 pub mod man;
 mod scan;
@@ -225,7 +226,11 @@ pub fn call_rank(call: &str) -> (usize, &str) {
 /// Explains one symbol. [`explain_at`] loads just the evidence this reads.
 pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, ExplainError> {
     let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
-    Ok(explanation(sym, man_text(sym), evidence))
+    Ok(explanation(
+        sym,
+        man_text(sym),
+        index::Views::of(sym, evidence),
+    ))
 }
 
 /// Explains one symbol with the evidence of the repository at `repo` (the directory holding
@@ -236,8 +241,24 @@ pub fn explain_at(
     repo: Option<&std::path::Path>,
 ) -> Result<Explanation, ExplainError> {
     let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
+    // The cache of every symbol's evidence (index.rs), else just this symbol's, loaded while
+    // the man pages are read.
+    if let Some(repo) = repo.filter(|r| r.join("cases").is_dir()) {
+        let (views, man) = std::thread::scope(|s| {
+            let cached = std::thread::Builder::new().spawn_scoped(s, || index::views(repo, sym));
+            let man = man_text(sym);
+            let views = match cached {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(_) => index::views(repo, sym),
+            };
+            (views, man)
+        });
+        if let Some(views) = views {
+            return Ok(explanation(sym, man, views));
+        }
+    }
     let (evidence, man) = Evidence::for_symbol_while(repo, &sym.name, || man_text(sym));
-    Ok(explanation(sym, man, &evidence))
+    Ok(explanation(sym, man, index::Views::of(sym, &evidence)))
 }
 
 fn unknown(symbol: &str) -> ExplainError {
@@ -254,7 +275,7 @@ fn unknown(symbol: &str) -> ExplainError {
 fn explanation(
     sym: &kb::Symbol,
     (man, man_note): (Vec<ManText>, Option<String>),
-    evidence: &Evidence,
+    views: index::Views,
 ) -> Explanation {
     let since = sym
         .since
@@ -267,14 +288,16 @@ fn explanation(
         .or_else(|| names::si_code_value(&sym.name).map(|(_, v)| i64::from(v)));
     let causes: Vec<CauseView> = causes(sym)
         .into_iter()
-        .map(|c| cause_view(c, evidence))
+        .zip(views.causes)
+        .map(|(c, cases)| CauseView {
+            syscall: c.syscall.clone(),
+            errno: c.errno.clone(),
+            cause: c.cause.clone(),
+            cases,
+        })
         .collect();
     let tables = (sym.kind == "syscall").then(|| call_tables(&sym.name));
-    let cases = evidence
-        .naming(&sym.name)
-        .into_iter()
-        .map(|c| evidence.view(c))
-        .collect();
+    let cases = views.cases;
     Explanation {
         symbol: sym.name.clone(),
         kind: sym.kind.clone(),
@@ -288,16 +311,7 @@ fn explanation(
         tables,
         causes,
         cases,
-        evidence_note: evidence.missing.clone(),
-    }
-}
-
-fn cause_view(c: &kb::Cause, evidence: &Evidence) -> CauseView {
-    CauseView {
-        syscall: c.syscall.clone(),
-        errno: c.errno.clone(),
-        cause: c.cause.clone(),
-        cases: c.cases.iter().map(|id| evidence.view_id(id)).collect(),
+        evidence_note: views.missing,
     }
 }
 
