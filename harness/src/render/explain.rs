@@ -392,7 +392,15 @@ fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
         .collect();
     // Two spaces of indent, two between columns.
     let left: usize = 2 + widths.iter().map(|w| w + 2).sum::<usize>();
-    let room = width().saturating_sub(left).max(MIN_WIDTH / 2);
+    let room = width().saturating_sub(left);
+    // Too narrow a column to read: the last cell goes under its row instead, wrapped from
+    // column 6.
+    let under = room < 24;
+    let (left, room) = if under {
+        (6, width().saturating_sub(6))
+    } else {
+        (left, room)
+    };
     let line = |cells: &[String]| {
         let mut l = String::from("  ");
         let last = cells.last().map(String::as_str).unwrap_or("");
@@ -400,7 +408,9 @@ fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
             let _ = write!(l, "{:w$}  ", c, w = widths[i]);
         }
         let mut lines = fill(last, room).into_iter();
-        l.push_str(&lines.next().unwrap_or_default());
+        if !under {
+            l.push_str(&lines.next().unwrap_or_default());
+        }
         let mut out = l.trim_end().to_string();
         for more in lines {
             let _ = write!(out, "\n{:left$}{more}", "");
