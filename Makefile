@@ -1,7 +1,7 @@
 # mmcheck: the two commands a newcomer needs are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: toolchain run test setup lint cases bench bless build static statics matrix stability report coverage e2e fuzz clean
+.PHONY: toolchain run test setup lint cases bench bless build static statics matrix stability report coverage e2e fuzz clean man completions
 
 ## Build and run the whole suite on this kernel: a table, then "N passed, N failed, N skipped".
 run: build
@@ -98,6 +98,30 @@ coverage: build
 FUZZ_CASES ?= 200000
 fuzz: toolchain
 	MMCHECK_FUZZ_CASES=$(FUZZ_CASES) $(CARGO) test --locked --profile fuzz --test fuzz_loader -- --nocapture
+
+## mmcheck's man pages (mmcheck.1 and one per subcommand: mmcheck-run.1, mmcheck-explain.1, ...)
+## into target/man, then installed into $(DESTDIR)$(PREFIX)/share/man/man1 (PREFIX=/usr/local;
+## `make man PREFIX=$$HOME/.local`, or DESTDIR=/tmp/pkg for a package).
+PREFIX ?= /usr/local
+MANDIR ?= $(PREFIX)/share/man/man1
+man: build
+	rm -rf target/man
+	./target/release/mmcheck manpage target/man
+	install -d $(DESTDIR)$(MANDIR)
+	install -m 644 target/man/*.1 $(DESTDIR)$(MANDIR)/
+
+## Shell completions (subcommands, options, explain's symbols, the calls of --flags) into
+## target/completions, then installed where bash-completion, zsh and fish look under
+## $(DESTDIR)$(PREFIX)/share.
+completions: build
+	rm -rf target/completions
+	mkdir -p target/completions
+	./target/release/mmcheck completions bash > target/completions/mmcheck
+	./target/release/mmcheck completions zsh > target/completions/_mmcheck
+	./target/release/mmcheck completions fish > target/completions/mmcheck.fish
+	install -D -m 644 target/completions/mmcheck $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mmcheck
+	install -D -m 644 target/completions/_mmcheck $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_mmcheck
+	install -D -m 644 target/completions/mmcheck.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/mmcheck.fish
 
 ## Accept changed snapshots (error messages today; per-kernel outcomes later).
 bless: toolchain

@@ -96,6 +96,12 @@ mod arch {
     pub const MAP_32BIT: u64 = 0x40;
     #[cfg(not(target_arch = "x86_64"))]
     pub const MAP_32BIT: u64 = 0;
+    /// x86 only, like MAP_32BIT (arch/x86/include/uapi/asm/mman.h); elsewhere the kernel defines
+    /// it as 0, and 0x80 is another flag (MAP_LOCKED on powerpc).
+    #[cfg(target_arch = "x86_64")]
+    pub const MAP_ABOVE4G: u64 = 0x80;
+    #[cfg(not(target_arch = "x86_64"))]
+    pub const MAP_ABOVE4G: u64 = 0;
 
     #[cfg(not(target_arch = "powerpc64"))]
     mod not_powerpc {
@@ -151,6 +157,7 @@ pub static CONSTANTS: &[Constant] = &[
     c("MAP_ANONYMOUS", Map, 0x20),
     c("MAP_ANON", Map, 0x20),
     c("MAP_32BIT", Map, arch::MAP_32BIT),
+    c("MAP_ABOVE4G", Map, arch::MAP_ABOVE4G),
     c("MAP_GROWSDOWN", Map, 0x0100),
     c("MAP_DENYWRITE", Map, 0x0800),
     c("MAP_EXECUTABLE", Map, 0x1000),
@@ -803,6 +810,14 @@ mod tests {
             assert_eq!(constant(name).unwrap().value as i64, *want, "{name}");
         }
         assert_eq!(errno_value("EOPNOTSUPP"), Some(libc::EOPNOTSUPP));
+        // ENOTSUP is an alias of EOPNOTSUPP on Linux, in libc as in the kernel.
+        assert_eq!(errno_value("ENOTSUP"), Some(libc::ENOTSUP));
+        assert_eq!(libc::ENOTSUP, libc::EOPNOTSUPP);
+        // The libc crate has no MAP_ABOVE4G: the value is the kernel's uapi header's.
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(constant("MAP_ABOVE4G").map(|k| k.value), Some(0x80));
+        #[cfg(target_arch = "powerpc64")]
+        assert_eq!(describe_value(Map, 0x82), "MAP_PRIVATE|MAP_LOCKED");
         assert_eq!(errno_value("EDEADLOCK"), Some(libc::EDEADLOCK));
         assert_eq!(errno_value("EHWPOISON"), Some(libc::EHWPOISON));
         assert_eq!(signal_value("SIGBUS"), Some(libc::SIGBUS));

@@ -42,7 +42,8 @@ fn a_flag_has_words_man_text_since_and_cases_with_outcomes() {
     let e = json(&["explain", "MAP_FIXED_NOREPLACE"]);
     assert_eq!(e["kind"], "flag");
     assert_eq!(e["since"], "4.17");
-    assert_eq!(e["value"], "0x100000");
+    assert_eq!(e["value"], 0x100000);
+    assert_eq!(e["schema_version"], 1);
     assert!(e["summary"].as_str().unwrap().contains("EEXIST"));
     if man_installed() {
         assert_eq!(e["man"][0]["page"], "mmap(2)");
@@ -106,7 +107,7 @@ fn a_syscall_has_synopsis_arguments_flags_and_errors() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|f| f[0] == "MAP_SHARED_VALIDATE"));
+        .any(|f| f["name"] == "MAP_SHARED_VALIDATE" && f["value"] == 3));
     assert!(e["causes"]
         .as_array()
         .unwrap()
@@ -374,19 +375,263 @@ fn the_knowledge_base_covers_the_man_pages_and_the_cases() {
 }
 
 #[test]
-fn completions_know_the_symbols_and_the_man_pages_are_generated() {
-    let (code, out, _) = mmcheck(&["completions", "bash"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("MAP_FIXED_NOREPLACE") && out.contains("MADV_GUARD_INSTALL"));
+fn completions_know_the_symbols_and_the_calls_of_flags() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, _) = mmcheck(&["completions", shell]);
+        assert_eq!(code, 0);
+        for symbol in [
+            "MAP_FIXED",
+            "MAP_FIXED_NOREPLACE",
+            "MADV_GUARD_INSTALL",
+            "EINVAL",
+        ] {
+            assert!(
+                out.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == symbol),
+                "{shell} does not complete {symbol}"
+            );
+        }
+        // --flags completes the calls with flags, not file names.
+        let flags_line = out
+            .lines()
+            .skip_while(|l| !l.contains("--flags") && !l.contains("-l flags"))
+            .take(20)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            flags_line.contains("mprotect") && flags_line.contains("memfd_create"),
+            "{shell}: {flags_line}"
+        );
+    }
+}
+
+/// Each page `mmcheck manpage` writes has NAME, SYNOPSIS, DESCRIPTION, EXAMPLES and EXIT STATUS;
+/// a subcommand's page names itself mmcheck-NAME and shows `mmcheck NAME` in its synopsis; man
+/// renders every page without a warning (where man is installed).
+#[test]
+fn the_man_pages_are_named_right_and_have_examples_and_exit_status() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = mmcheck(&["manpage", dir.path().to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let page = std::fs::read_to_string(dir.path().join("mmcheck-explain.1")).unwrap();
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for sub in [
+        "run", "explain", "mutants", "matrix", "coverage", "list", "manpage",
+    ] {
+        assert!(pages.contains(&format!("mmcheck-{sub}.1")), "{pages:?}");
+    }
+    assert!(pages.contains(&"mmcheck.1".to_string()));
+    assert!(!pages.iter().any(|p| p.contains("worker")), "{pages:?}");
+    let man = Command::new("man").arg("--version").output().is_ok();
+    for page in &pages {
+        let path = dir.path().join(page);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = page.trim_end_matches(".1");
+        let sections: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix(".SH "))
+            .map(|s| s.trim_matches('"'))
+            .collect();
+        for want in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "EXAMPLES",
+            "EXIT STATUS",
+            "SEE ALSO",
+        ] {
+            assert!(sections.contains(&want), "{page}: {sections:?}");
+        }
+        let th = text.lines().find(|l| l.starts_with(".TH ")).unwrap();
+        assert!(th.contains(&name.to_uppercase()), "{page}: {th}");
+        let after = |h: &str| {
+            text.split(&format!(".SH {h}\n"))
+                .nth(1)
+                .unwrap_or("")
+                .lines()
+                .take_while(|l| !l.starts_with(".SH"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let roff_name = name.replace('-', "\\-");
+        assert!(
+            after("NAME").starts_with(&roff_name),
+            "{page}: {}",
+            after("NAME")
+        );
+        let invoked = roff_name.replacen("\\-", " ", 1);
+        assert!(
+            after("SYNOPSIS").contains(&invoked),
+            "{page}: {}",
+            after("SYNOPSIS")
+        );
+        assert!(after("\"EXIT STATUS\"").contains(".B 2"), "{page}");
+        if man {
+            let out = Command::new("man")
+                .args(["--warnings", "-l"])
+                .arg(&path)
+                .env("MANWIDTH", "80")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{page}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let warnings = String::from_utf8_lossy(&out.stderr);
+            assert!(warnings.trim().is_empty(), "{page}: {warnings}");
+            let shown = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                shown.contains("EXIT STATUS") && shown.contains("EXAMPLES"),
+                "{page}"
+            );
+        }
+    }
+    let explain = std::fs::read_to_string(dir.path().join("mmcheck-explain.1")).unwrap();
+    assert!(explain.contains("\\-\\-call") && explain.contains("explain EINVAL"));
+}
+
+/// `--format json`: every document has `schema_version`, key/value data as objects and numbers
+/// as numbers (docs/explain/README.md), and an error is a JSON object too.
+#[test]
+fn json_documents_follow_the_schema() {
+    let e = json(&["explain", "mmap"]);
+    assert_eq!(e["schema_version"], 1);
+    for a in e["tables"]["arguments"].as_array().unwrap() {
+        assert!(a["name"].is_string() && a["takes"].is_string(), "{a}");
+    }
+    for f in e["tables"]["flags"].as_array().unwrap() {
+        assert!(f["name"].is_string() && f["summary"].is_string(), "{f}");
+        assert!(f["value"].is_u64() || f["value"].is_null(), "{f}");
+        assert!(f["since"].is_string() || f["since"].is_null(), "{f}");
+        assert!(
+            !f["summary"].as_str().unwrap().contains('…'),
+            "never cut: {f}"
+        );
+    }
+    let e = json(&["explain", "EINVAL"]);
+    assert_eq!(e["value"], 22);
+    let e = json(&["explain", "SIGBUS"]);
+    assert_eq!(e["value"], 7);
+    let d = json(&["explain", "--flags", "mmap", "0x22"]);
+    assert_eq!(d["schema_version"], 1);
+    assert_eq!(d["readings"][0]["names"], "MAP_PRIVATE|MAP_ANONYMOUS");
+    assert!(d["readings"][0]["as"].is_string());
+    let l = json(&["explain", "--list"]);
+    assert!(l["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "MAP_FIXED" && s["kind"] == "flag"));
+    let (code, out, err) = mmcheck(&["explain", "MAP_FIXD", "--format", "json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean"), "{err}");
+    let e: serde_json::Value = serde_json::from_str(&out).expect("the error is JSON");
+    assert_eq!(e["schema_version"], 1);
+    assert!(e["error"].as_str().unwrap().contains("MAP_FIXD"));
+    assert_eq!(e["suggestion"], "MAP_FIXED");
+    let (code, out, _) = mmcheck(&["explain", "zz", "--flags", "mmap", "--format", "json"]);
+    assert_eq!(code, 2);
+    let e: serde_json::Value = serde_json::from_str(&out).expect("the error is JSON");
+    assert!(e["error"].is_string() && e["suggestion"].is_null(), "{e}");
+}
+
+/// An errno's causes come grouped by call, each call once, in the family's order.
+#[test]
+fn causes_are_grouped_by_call_once_each() {
+    for errno in ["EINVAL", "ENOMEM", "EPERM", "EAGAIN"] {
+        let e = json(&["explain", errno]);
+        let calls: Vec<&str> = e["causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["syscall"].as_str().unwrap())
+            .collect();
+        let mut groups = calls.clone();
+        groups.dedup();
+        let mut unique = groups.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(groups.len(), unique.len(), "{errno}: {calls:?}");
+        let ranks: Vec<_> = groups
+            .iter()
+            .map(|c| mmcheck::explain::call_rank(c))
+            .collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{errno}: {groups:?}");
+        assert_eq!(groups.first(), Some(&"mmap"), "{errno}");
+        let (_, text, _) = mmcheck(&["explain", errno, "--no-pager"]);
+        for call in &groups {
+            let headings = text
+                .lines()
+                .filter(|l| l.trim() == *call && l.starts_with("  ") && !l.starts_with("   "))
+                .count();
+            assert_eq!(headings, 1, "{errno}: {call} heads {headings} groups");
+        }
+    }
+}
+
+/// Text fills the width COLUMNS gives (80 without it and without a terminal), whatever the
+/// line breaks of the source; tables wrap their last column instead of cutting it; Markdown
+/// is never wrapped or cut.
+#[test]
+fn text_is_reflowed_to_the_width() {
+    let run = |columns: Option<&str>, args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mmcheck"));
+        c.args(args)
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+            .env_remove("COLUMNS");
+        if let Some(w) = columns {
+            c.env("COLUMNS", w);
+        }
+        let out = c.output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for (columns, width) in [(Some("60"), 60), (Some("120"), 120), (None, 80)] {
+        for symbol in ["mmap", "ENOMEM", "MAP_FIXED", "SIGBUS"] {
+            let text = run(columns, &["explain", symbol, "--no-pager"]);
+            let widest = text.lines().map(|l| l.chars().count()).max().unwrap();
+            // A line may pass the width only when it is one word (an id, a URL).
+            for l in text.lines().filter(|l| l.chars().count() > width) {
+                assert_eq!(l.split_whitespace().count(), 1, "{symbol} at {width}: {l}");
+            }
+            assert!(widest > width - 15, "{symbol} at {width}: widest {widest}");
+            assert!(!text.contains('…'), "{symbol}: a cut cell");
+        }
+    }
+    // Filled: no line of the summary (written over several source lines) ends short of the
+    // width when the next line's first word would have fitted.
+    for columns in [60, 120] {
+        let text = run(
+            Some(&columns.to_string()),
+            &["explain", "ENOMEM", "--no-pager"],
+        );
+        let summary: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.is_empty())
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(summary.len() > 2, "{text}");
+        for w in summary.windows(2) {
+            let next = w[1].split_whitespace().next().unwrap();
+            assert!(
+                w[0].chars().count() + 1 + next.chars().count() > columns,
+                "ragged at {columns}: {:?} then {:?}",
+                w[0],
+                w[1]
+            );
+        }
+    }
+    let md = run(Some("40"), &["explain", "mmap", "--format", "markdown"]);
     assert!(
-        page.contains(".TH") && page.contains("\\-\\-call"),
-        "{page}"
+        md.lines().any(|l| l.chars().count() > 100),
+        "markdown is not wrapped"
     );
-    assert!(dir.path().join("mmcheck.1").exists());
+    assert!(!md.contains('…'));
 }
 
 #[test]
@@ -509,4 +754,37 @@ fn dated(para: &str, call: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Every symbol a rule of `mmcheck coverage` is tagged with (an errno, a flag, an advice, a seal,
+/// an ioctl of the pages it reads) is one explain knows: what coverage names, explain explains.
+#[test]
+fn explain_knows_every_symbol_coverage_tags_rules_with() {
+    if !man_installed() {
+        return;
+    }
+    let (_, listed, _) = mmcheck(&["explain", "--list"]);
+    let known: std::collections::HashSet<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let (pages, _) = mmcheck::coverage::rules::read_pages();
+    let mut missing: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.rules.iter().map(move |r| (p, r)))
+        .flat_map(|(p, r)| r.tag_symbols().into_iter().map(move |s| (p, s)))
+        // proc(5)'s files are explained by their names (`/proc/pid/smaps` is smaps).
+        .map(|(p, s)| (p, s.strip_prefix("/proc/pid/").unwrap_or(s)))
+        // The one exception: the numbers of a numbered list (remap_file_pages(2)'s steps).
+        .filter(|(_, s)| !s.chars().all(|c| c.is_ascii_digit()))
+        .filter(|(_, s)| !known.contains(s))
+        .map(|(p, s)| format!("{}: {s}", p.page))
+        .collect();
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "explain does not know:\n{}",
+        missing.join("\n")
+    );
 }

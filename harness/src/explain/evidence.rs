@@ -52,7 +52,7 @@ pub struct Evidence {
 }
 
 /// What one environment did in one case file (all its filesystem variants).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnvVerdict {
     pub env: String,
     /// `pass`, `fail`, `skip`, `broken`, or `pass on tmpfs, fail on xfs`.
@@ -77,7 +77,7 @@ impl EnvVerdict {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseView {
     pub id: String,
     pub summary: String,

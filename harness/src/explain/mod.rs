@@ -6,6 +6,7 @@
 pub mod call;
 pub mod evidence;
 pub mod facts;
+pub mod index;
 pub mod kb;
 pub mod man;
 mod scan;
@@ -75,10 +76,28 @@ pub struct CauseView {
 pub struct CallTables {
     /// `mmap(addr, len, prot, flags, fd, offset)`, with the argument names of case files.
     pub synopsis: Vec<String>,
-    /// (argument, what it takes)
-    pub arguments: Vec<(String, String)>,
-    /// (flag, value, since, first sentence of its explanation)
-    pub flags: Vec<(String, String, String, String)>,
+    pub arguments: Vec<Argument>,
+    pub flags: Vec<FlagRow>,
+}
+
+/// An argument of a call, as case files name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Argument {
+    pub name: String,
+    /// What it takes: `PROT_* flags`, `a number or address`.
+    pub takes: String,
+}
+
+/// A flag (or advice, seal, mode) a call takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagRow {
+    pub name: String,
+    /// Its value on this architecture; none when it has no number here.
+    pub value: Option<u64>,
+    /// The Linux version that brought it, when recorded.
+    pub since: Option<String>,
+    /// The first sentence of its explanation, whole.
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,7 +105,8 @@ pub struct Explanation {
     pub symbol: String,
     pub kind: String,
     pub of: Vec<String>,
-    pub value: Option<String>,
+    /// Its number on this architecture: a flag's value, an errno's, a signal's, an si_code's.
+    pub value: Option<i64>,
     pub since: Option<String>,
     pub summary: String,
     pub related: Vec<String>,
@@ -105,8 +125,25 @@ pub struct Explanation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Decoded {
     pub input: String,
-    /// (what it was read as, the names)
+    /// (what it was read as, the names); in JSON, objects `{"as": ..., "names": ...}`.
+    #[serde(serialize_with = "reading_objects")]
     pub readings: Vec<(String, String)>,
+}
+
+fn reading_objects<S: serde::Serializer>(
+    r: &[(String, String)],
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Reading<'a> {
+        #[serde(rename = "as")]
+        read_as: &'a str,
+        names: &'a str,
+    }
+    ser.collect_seq(r.iter().map(|(a, n)| Reading {
+        read_as: a,
+        names: n,
+    }))
 }
 
 #[derive(Debug)]
@@ -147,6 +184,16 @@ pub fn symbols() -> Vec<&'static str> {
     v
 }
 
+/// What `--flags` takes: every call with a flag argument, then `prot` and `seals`.
+pub fn flag_families() -> Vec<&'static str> {
+    SYSCALLS
+        .iter()
+        .filter(|(_, _, f)| !f.is_empty())
+        .map(|(n, _, _)| *n)
+        .chain(["prot", "seals"])
+        .collect()
+}
+
 /// The knowledge base's entry for a name as a user types it: `map_fixed` is MAP_FIXED, `MADVISE`
 /// is madvise.
 pub fn resolve(symbol: &str) -> Option<&'static kb::Symbol> {
@@ -156,20 +203,35 @@ pub fn resolve(symbol: &str) -> Option<&'static kb::Symbol> {
         .or_else(|| kb.symbol(&symbol.to_ascii_lowercase()))
 }
 
-/// The documented causes explain lists for a symbol: an errno's, or a call's.
+/// The documented causes explain lists for a symbol: an errno's, or a call's. Grouped by call,
+/// the calls in [`call_rank`]'s order, each call's causes in the knowledge base's order.
 pub fn causes(sym: &kb::Symbol) -> Vec<&kb::Cause> {
     let kb = kb::get();
-    match sym.kind.as_str() {
+    let mut causes: Vec<&kb::Cause> = match sym.kind.as_str() {
         "errno" => kb.causes_of(&sym.name).collect(),
         "syscall" => kb.causes_for(&sym.name).collect(),
         _ => Vec::new(),
-    }
+    };
+    causes.sort_by_key(|c| call_rank(&c.syscall));
+    causes
+}
+
+/// Where a call's group of causes comes: the family's calls in [`SYSCALLS`]'s order (mmap,
+/// munmap, mprotect, msync, mremap, madvise, mincore, mlock, mlock2, ... memfd_create), then
+/// every other call by name.
+pub fn call_rank(call: &str) -> (usize, &str) {
+    let at = SYSCALLS.iter().position(|(n, _, _)| *n == call);
+    (at.unwrap_or(SYSCALLS.len()), call)
 }
 
 /// Explains one symbol. [`explain_at`] loads just the evidence this reads.
 pub fn explain(symbol: &str, evidence: &Evidence) -> Result<Explanation, ExplainError> {
     let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
-    Ok(explanation(sym, man_text(sym), evidence))
+    Ok(explanation(
+        sym,
+        man_text(sym),
+        index::Views::of(sym, evidence),
+    ))
 }
 
 /// Explains one symbol with the evidence of the repository at `repo` (the directory holding
@@ -180,8 +242,24 @@ pub fn explain_at(
     repo: Option<&std::path::Path>,
 ) -> Result<Explanation, ExplainError> {
     let sym = resolve(symbol).ok_or_else(|| unknown(symbol))?;
+    // The cache of every symbol's evidence (index.rs), else just this symbol's, loaded while
+    // the man pages are read.
+    if let Some(repo) = repo.filter(|r| r.join("cases").is_dir()) {
+        let (views, man) = std::thread::scope(|s| {
+            let cached = std::thread::Builder::new().spawn_scoped(s, || index::views(repo, sym));
+            let man = man_text(sym);
+            let views = match cached {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(_) => index::views(repo, sym),
+            };
+            (views, man)
+        });
+        if let Some(views) = views {
+            return Ok(explanation(sym, man, views));
+        }
+    }
     let (evidence, man) = Evidence::for_symbol_while(repo, &sym.name, || man_text(sym));
-    Ok(explanation(sym, man, &evidence))
+    Ok(explanation(sym, man, index::Views::of(sym, &evidence)))
 }
 
 fn unknown(symbol: &str) -> ExplainError {
@@ -198,27 +276,29 @@ fn unknown(symbol: &str) -> ExplainError {
 fn explanation(
     sym: &kb::Symbol,
     (man, man_note): (Vec<ManText>, Option<String>),
-    evidence: &Evidence,
+    views: index::Views,
 ) -> Explanation {
     let since = sym
         .since
         .clone()
         .or_else(|| man.iter().find_map(|m| man::since(&m.tag)));
     let value = names::constant(&sym.name)
-        .map(|k| format!("{:#x}", k.value))
-        .or_else(|| names::errno_value(&sym.name).map(|v| v.to_string()))
-        .or_else(|| names::signal_value(&sym.name).map(|v| v.to_string()))
-        .or_else(|| names::si_code_value(&sym.name).map(|(_, v)| v.to_string()));
+        .map(|k| k.value as i64)
+        .or_else(|| names::errno_value(&sym.name).map(i64::from))
+        .or_else(|| names::signal_value(&sym.name).map(i64::from))
+        .or_else(|| names::si_code_value(&sym.name).map(|(_, v)| i64::from(v)));
     let causes: Vec<CauseView> = causes(sym)
         .into_iter()
-        .map(|c| cause_view(c, evidence))
+        .zip(views.causes)
+        .map(|(c, cases)| CauseView {
+            syscall: c.syscall.clone(),
+            errno: c.errno.clone(),
+            cause: c.cause.clone(),
+            cases,
+        })
         .collect();
     let tables = (sym.kind == "syscall").then(|| call_tables(&sym.name));
-    let cases = evidence
-        .naming(&sym.name)
-        .into_iter()
-        .map(|c| evidence.view(c))
-        .collect();
+    let cases = views.cases;
     Explanation {
         symbol: sym.name.clone(),
         kind: sym.kind.clone(),
@@ -232,20 +312,7 @@ fn explanation(
         tables,
         causes,
         cases,
-        evidence_note: evidence.missing.clone(),
-    }
-}
-
-fn cause_view(c: &kb::Cause, evidence: &Evidence) -> CauseView {
-    CauseView {
-        syscall: c.syscall.clone(),
-        errno: c.errno.clone(),
-        cause: c.cause.clone(),
-        cases: c
-            .cases
-            .iter()
-            .map(|id| evidence.view_for_cause(id, c.kernel.as_ref()))
-            .collect(),
+        evidence_note: views.missing,
     }
 }
 
@@ -377,12 +444,15 @@ fn call_tables(call: &str) -> CallTables {
                         crate::case::vocab::Kind::Num(_) => "a number or address".into(),
                         crate::case::vocab::Kind::Text => "text".into(),
                     };
-                    (a.name.to_string(), takes)
+                    Argument {
+                        name: a.name.to_string(),
+                        takes,
+                    }
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let mut flags: Vec<(String, String, String, String)> = kb
+    let mut flags: Vec<FlagRow> = kb
         .symbols
         .iter()
         .filter(|s| {
@@ -393,29 +463,21 @@ fn call_tables(call: &str) -> CallTables {
                 )
         })
         .map(|s| {
-            let value = names::constant(&s.name)
-                .map(|k| format!("{:#x}", k.value))
-                .unwrap_or_default();
             let summary = s.summary.split_whitespace().collect::<Vec<_>>().join(" ");
             let first = summary
                 .split(". ")
                 .next()
                 .unwrap_or("")
                 .trim_end_matches('.');
-            let first: String = if first.chars().count() > 72 {
-                first.chars().take(71).chain(['…']).collect()
-            } else {
-                format!("{first}.")
-            };
-            (
-                s.name.clone(),
-                value,
-                s.since.clone().unwrap_or_default(),
-                first,
-            )
+            FlagRow {
+                name: s.name.clone(),
+                value: names::constant(&s.name).map(|k| k.value),
+                since: s.since.clone(),
+                summary: format!("{first}."),
+            }
         })
         .collect();
-    flags.sort_by(|a, b| a.0.cmp(&b.0));
+    flags.sort_by(|a, b| a.name.cmp(&b.name));
     CallTables {
         synopsis,
         arguments,

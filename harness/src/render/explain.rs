@@ -5,6 +5,7 @@ use crate::explain::call::CallReport;
 use crate::explain::evidence::CaseView;
 use crate::explain::man::{Font, Spans};
 use crate::explain::{Decoded, Explanation};
+use std::cell::Cell;
 use std::fmt::Write as _;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -14,7 +15,36 @@ pub enum Style {
     Markdown,
 }
 
-const WIDTH: usize = 96;
+thread_local! {
+    /// The width text is wrapped to, in columns: see [`set_width`].
+    static WIDTH: Cell<usize> = const { Cell::new(DEFAULT_WIDTH) };
+}
+
+/// Without `COLUMNS` and a terminal: the width of a classic terminal.
+pub const DEFAULT_WIDTH: usize = 80;
+/// Narrower than this, a line holds too few words to read: text wraps at this width anyway.
+const MIN_WIDTH: usize = 30;
+
+/// The width to wrap text at for this process's output: `$COLUMNS` when it is a number, else the
+/// terminal's width when standard output is one, else 80.
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+        .or_else(|| crate::sys::terminal_columns(1).map(usize::from))
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+/// Sets the width this thread's renderings wrap text at (at least 30 columns). Markdown and
+/// JSON are never wrapped or cut.
+pub fn set_width(columns: usize) {
+    WIDTH.with(|w| w.set(columns.max(MIN_WIDTH)));
+}
+
+fn width() -> usize {
+    WIDTH.with(Cell::get)
+}
 
 fn bold(s: &str, st: Style) -> String {
     match st {
@@ -36,27 +66,57 @@ fn spans(sp: &Spans, st: Style) -> String {
         .collect()
 }
 
-/// Word-wraps `text` at WIDTH, each line indented by `indent`. ANSI escapes count as width 0.
+/// Reflows `text` to the width, each line indented by `indent`: line breaks in the text are
+/// not kept (the words of a paragraph written over several source lines fill each line), and a
+/// word longer than the line stands alone on its own. ANSI escapes count as width 0.
 fn wrap(text: &str, indent: usize) -> String {
+    wrap_hanging(text, indent, indent)
+}
+
+/// [`wrap`], with the first line indented by `first` and the others by `indent`.
+fn wrap_hanging(text: &str, first: usize, indent: usize) -> String {
     let mut out = String::new();
-    for para in text.split('\n') {
-        let mut line = String::new();
-        let mut visible = 0;
-        for word in para.split_whitespace() {
-            let w = visible_len(word);
-            if visible > 0 && indent + visible + 1 + w > WIDTH {
-                let _ = writeln!(out, "{:indent$}{line}", "");
-                line.clear();
-                visible = 0;
-            }
-            if visible > 0 {
-                line.push(' ');
-                visible += 1;
-            }
-            line.push_str(word);
-            visible += w;
+    for line in fill(text, width().saturating_sub(indent).max(1))
+        .iter()
+        .enumerate()
+    {
+        let pad = if line.0 == 0 { first } else { indent };
+        let _ = writeln!(out, "{:pad$}{}", "", line.1);
+    }
+    out
+}
+
+/// The words of `text` filled into lines of at most `width` visible columns (at least one line).
+fn fill(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut visible = 0;
+    for word in text.split_whitespace() {
+        let w = visible_len(word);
+        if visible > 0 && visible + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            visible = 0;
         }
-        let _ = writeln!(out, "{:indent$}{line}", "");
+        if visible > 0 {
+            line.push(' ');
+            visible += 1;
+        }
+        line.push_str(word);
+        visible += w;
+    }
+    lines.push(line);
+    lines
+}
+
+/// A man page paragraph: filled text is reflowed; a literal block (`.nf`, `.EX`: code, a table
+/// of values) keeps its lines as the page sets them.
+fn man_paragraph(text: &str, indent: usize) -> String {
+    if !text.contains('\n') {
+        return wrap(text, indent);
+    }
+    let mut out = String::new();
+    for line in text.trim_matches('\n').lines() {
+        let _ = writeln!(out, "{:indent$}{}", "", line.trim_end());
     }
     out
 }
@@ -99,8 +159,8 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
     if !e.of.is_empty() {
         facts.push(format!("of {}", e.of.join(", ")));
     }
-    if let Some(v) = &e.value {
-        facts.push(format!("value {v}"));
+    if let Some(v) = e.value {
+        facts.push(format!("value {}", number(&e.kind, v)));
     }
     facts.push(match &e.since {
         Some(v) => format!("since Linux {v}"),
@@ -116,7 +176,12 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
             e.summary.split_whitespace().collect::<Vec<_>>().join(" ")
         );
     } else {
-        let _ = writeln!(s, "{}  ({})\n", bold(&e.symbol, st), facts.join(", "));
+        s.push_str(&wrap_hanging(
+            &format!("{}  ({})", bold(&e.symbol, st), facts.join(", ")),
+            0,
+            2,
+        ));
+        s.push('\n');
         s.push_str(&wrap(
             &e.summary.split_whitespace().collect::<Vec<_>>().join(" "),
             2,
@@ -139,7 +204,7 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
                 &["argument", "takes"],
                 t.arguments
                     .iter()
-                    .map(|(a, b)| vec![a.clone(), b.clone()])
+                    .map(|a| vec![a.name.clone(), a.takes.clone()])
                     .collect(),
                 st,
             );
@@ -151,7 +216,14 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
                 &["flag", "value", "since", "what it does"],
                 t.flags
                     .iter()
-                    .map(|(a, b, c, d)| vec![a.clone(), b.clone(), c.clone(), d.clone()])
+                    .map(|f| {
+                        vec![
+                            f.name.clone(),
+                            f.value.map(|v| format!("{v:#x}")).unwrap_or_default(),
+                            f.since.clone().unwrap_or_default(),
+                            f.summary.clone(),
+                        ]
+                    })
                     .collect(),
                 st,
             );
@@ -160,20 +232,38 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
 
     heading(&mut s, "From the installed man pages", st);
     if e.man.is_empty() {
-        let _ = writeln!(s, "  ({})\n", e.man_note.as_deref().unwrap_or("no entry"));
+        s.push_str(&wrap(
+            &format!("({})", e.man_note.as_deref().unwrap_or("no entry")),
+            2,
+        ));
+        s.push('\n');
     }
     for m in &e.man {
         let tag = spans(&m.tag, st);
         if md {
             let _ = writeln!(s, "> {} — {}, {}\n>", tag.trim(), m.page, m.section);
             for p in &m.body {
-                let _ = writeln!(s, "> {}\n>", spans(p, st).trim());
+                let text = spans(p, st);
+                let text = text.trim();
+                if text.contains('\n') {
+                    // A literal block: its lines as the page sets them.
+                    for l in text.lines() {
+                        let _ = writeln!(s, ">     {}", l.trim_end());
+                    }
+                    let _ = writeln!(s, ">");
+                } else {
+                    let _ = writeln!(s, "> {text}\n>");
+                }
             }
             s.push('\n');
         } else {
-            let _ = writeln!(s, "  {}  [{}, {}]", tag.trim(), m.page, m.section);
+            s.push_str(&wrap_hanging(
+                &format!("{}  [{}, {}]", tag.trim(), m.page, m.section),
+                2,
+                6,
+            ));
             for p in &m.body {
-                s.push_str(&wrap(spans(p, st).trim(), 6));
+                s.push_str(&man_paragraph(spans(p, st).trim(), 6));
             }
             s.push('\n');
         }
@@ -181,7 +271,8 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
 
     if !e.related.is_empty() {
         heading(&mut s, "Related", st);
-        let _ = writeln!(s, "  {}\n", e.related.join(", "));
+        s.push_str(&wrap(&e.related.join(", "), 2));
+        s.push('\n');
     }
 
     if !e.causes.is_empty() {
@@ -190,8 +281,14 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
             "Documented causes, with the cases that provoke them",
             st,
         );
-        let mut by_call: Vec<&str> = e.causes.iter().map(|c| c.syscall.as_str()).collect();
-        by_call.dedup();
+        // The causes come grouped by call, in the order explain sorts them (crate::explain::
+        // call_rank): each call heads one group.
+        let mut by_call: Vec<&str> = Vec::new();
+        for c in &e.causes {
+            if !by_call.contains(&c.syscall.as_str()) {
+                by_call.push(&c.syscall);
+            }
+        }
         for call in by_call {
             if md {
                 let _ = writeln!(s, "### {call}\n");
@@ -200,7 +297,7 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
             }
             for c in e.causes.iter().filter(|c| c.syscall == call) {
                 if md {
-                    let _ = writeln!(s, "- **{}**: {}", c.errno, c.cause.trim());
+                    let _ = writeln!(s, "- **{}**: {}", c.errno, one_line(&c.cause));
                 } else {
                     s.push_str(&wrap(&format!("{}: {}", c.errno, c.cause.trim()), 4));
                 }
@@ -230,13 +327,20 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
         st,
     );
     if let Some(note) = &e.evidence_note {
-        let _ = writeln!(s, "  ({note})\n");
+        s.push_str(&wrap(&format!("({note})"), 2));
+        s.push('\n');
     } else if e.cases.is_empty() {
         let _ = writeln!(s, "  (no case names it in its symbols)\n");
     }
     for c in &e.cases {
         if md {
-            let _ = writeln!(s, "- `{}`: {}  \n  {}", c.id, c.summary, outcomes(c));
+            let _ = writeln!(
+                s,
+                "- `{}`: {}  \n  {}",
+                c.id,
+                one_line(&c.summary),
+                outcomes(c)
+            );
         } else {
             let _ = writeln!(s, "  {}", bold(&c.id, st));
             s.push_str(&wrap(&c.summary, 6));
@@ -244,6 +348,14 @@ pub fn explanation(e: &Explanation, st: Style) -> String {
         }
     }
     s
+}
+
+/// A symbol's value as its kind is written: errnos, signals and si_codes in decimal, flags in hex.
+fn number(kind: &str, v: i64) -> String {
+    match kind {
+        "errno" | "signal" | "si-code" => v.to_string(),
+        _ => format!("{v:#x}"),
+    }
 }
 
 fn heading(s: &mut String, h: &str, st: Style) {
@@ -257,12 +369,16 @@ fn heading(s: &mut String, h: &str, st: Style) {
     }
 }
 
+/// A table: Markdown's own, or columns for the terminal where the last column's text wraps in
+/// what the width leaves it (the other columns hold names and numbers). No cell is ever cut.
 fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
     if st == Style::Markdown {
+        let cell = |c: &str| one_line(c).replace('|', "\\|");
         let _ = writeln!(s, "| {} |", head.join(" | "));
         let _ = writeln!(s, "|{}", "---|".repeat(head.len()));
         for r in rows {
-            let _ = writeln!(s, "| {} |", r.join(" | ").replace('\n', " "));
+            let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+            let _ = writeln!(s, "| {} |", cells.join(" | "));
         }
         s.push('\n');
         return;
@@ -270,22 +386,38 @@ fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
     let widths: Vec<usize> = (0..head.len() - 1)
         .map(|i| {
             rows.iter()
-                .map(|r| r[i].len())
+                .map(|r| r[i].chars().count())
                 .chain([head[i].len()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
+    // Two spaces of indent, two between columns.
+    let left: usize = 2 + widths.iter().map(|w| w + 2).sum::<usize>();
+    let room = width().saturating_sub(left);
+    // Too narrow a column to read: the last cell goes under its row instead, wrapped from
+    // column 6.
+    let under = room < 24;
+    let (left, room) = if under {
+        (6, width().saturating_sub(6))
+    } else {
+        (left, room)
+    };
     let line = |cells: &[String]| {
         let mut l = String::from("  ");
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 < cells.len() {
-                let _ = write!(l, "{:w$}  ", c, w = widths[i]);
-            } else {
-                l.push_str(c);
-            }
+        let last = cells.last().map(String::as_str).unwrap_or("");
+        for (i, c) in cells[..cells.len() - 1].iter().enumerate() {
+            let _ = write!(l, "{:w$}  ", c, w = widths[i]);
         }
-        l
+        let mut lines = fill(last, room).into_iter();
+        if !under {
+            l.push_str(&lines.next().unwrap_or_default());
+        }
+        let mut out = l.trim_end().to_string();
+        for more in lines {
+            let _ = write!(out, "\n{:left$}{more}", "");
+        }
+        out
     };
     let _ = writeln!(
         s,
@@ -296,6 +428,11 @@ fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
         let _ = writeln!(s, "{}", line(&r));
     }
     s.push('\n');
+}
+
+/// Text on one line: its words joined by single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 pub fn decoded(d: &Decoded, st: Style) -> String {
@@ -471,4 +608,51 @@ pub fn list(symbols: &[(&str, &str)], st: Style) -> String {
         }
     }
     s
+}
+
+/// The version of explain's JSON documents (docs/explain/README.md, "JSON output"): raised when
+/// a field changes meaning or goes away, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A JSON document of explain: `schema_version`, then the fields of what it holds.
+#[derive(serde::Serialize)]
+pub struct Doc<'a, T: serde::Serialize> {
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+impl<'a, T: serde::Serialize> Doc<'a, T> {
+    pub fn new(body: &'a T) -> Doc<'a, T> {
+        Doc {
+            schema_version: SCHEMA_VERSION,
+            body,
+        }
+    }
+}
+
+/// `explain --list --format json`: `{"schema_version", "symbols": [{"name", "kind"}]}`.
+pub fn list_doc(symbols: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "symbols": symbols
+            .iter()
+            .map(|(name, kind)| serde_json::json!({"name": name, "kind": kind}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// An error as JSON: `{"schema_version", "error": the message, "suggestion": the nearest known
+/// symbol or null, "suggestions": all the near ones}`.
+pub fn error_doc(e: &crate::explain::ExplainError) -> serde_json::Value {
+    let near: &[String] = match e {
+        crate::explain::ExplainError::Unknown { near, .. } => near,
+        _ => &[],
+    };
+    serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "error": e.to_string(),
+        "suggestion": near.first(),
+        "suggestions": near,
+    })
 }

@@ -244,6 +244,20 @@ pub fn huge_page_size() -> u64 {
     })
 }
 
+/// The width in columns of the terminal `fd` is, when it is one (TIOCGWINSZ) and says.
+pub fn terminal_columns(fd: i32) -> Option<u16> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ only writes a `struct winsize` through the pointer, which points to one
+    // on this stack frame; a descriptor that is no terminal gives ENOTTY and writes nothing.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_col > 0).then_some(ws.ws_col)
+}
+
 /// `write(2)` of a whole buffer to a descriptor; records are small, so one call suffices unless
 /// interrupted.
 pub fn write_all(fd: i32, mut buf: &[u8]) -> Result<(), i32> {

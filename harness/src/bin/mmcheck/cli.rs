@@ -100,11 +100,11 @@ pub enum Command {
               required_unless_present_any = ["list", "call"])]
         symbol: Option<String>,
         /// Decode the number as this call's flags (mmap, mprotect, madvise, ...) or `prot`.
-        #[arg(long, value_name = "CALL")]
+        #[arg(long, value_name = "CALL", value_parser = FlagsOfParser, hide_possible_values = true)]
         flags: Option<String>,
         /// Run a call and name the documented causes its arguments meet:
         /// 'mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, file:/tmp/f:O_RDONLY, 100)'.
-        #[arg(long, value_name = "CALL")]
+        #[arg(long, value_name = "CALL", value_hint = clap::ValueHint::Other)]
         call: Option<String>,
         /// Every symbol explain knows.
         #[arg(long)]
@@ -115,7 +115,7 @@ pub enum Command {
         #[arg(long)]
         no_pager: bool,
         /// The cases directory whose cases and snapshots give the evidence.
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
         cases: Option<PathBuf>,
     },
     /// Write the compatibility report across environments (report.md, index.html, report.json,
@@ -244,4 +244,32 @@ impl clap::builder::TypedValueParser for SymbolParser {
 
 pub fn symbol_parser() -> SymbolParser {
     SymbolParser
+}
+
+/// `--flags`: accepts any text (explain names the calls it knows when it is none of them), but
+/// offers the calls with flags, `prot` and `seals` to shell completion.
+#[derive(Clone)]
+pub struct FlagsOfParser;
+
+impl clap::builder::TypedValueParser for FlagsOfParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        Ok(value.to_string_lossy().into_owned())
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            explain::flag_families()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
 }

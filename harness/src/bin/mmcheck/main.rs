@@ -51,11 +51,7 @@ fn main() -> ExitCode {
             no_pager,
             cases,
         } => explain::explain_cmd(symbol, flags, call, list, format, no_pager, cases),
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "mmcheck", &mut std::io::stdout());
-            Exit::Success
-        }
+        Command::Completions { shell } => explain::completions(shell),
         Command::Manpage { dir } => explain::manpage(&dir),
         Command::Report { out, run, cases } => suite::report(&out, run, cases),
         Command::Matrix {
