@@ -195,7 +195,20 @@ pub fn markdown(r: &Report) -> String {
     kinds.sort();
     kinds.dedup();
     for kind in kinds {
+        // Folded (GitHub renders <details>), so the page reads in a few screens: the cause
+        // table above, then one line per kind that opens to its cases.
+        let causes = r.causes.iter().filter(|g| g.kind == kind).count();
+        let rows: usize = r
+            .causes
+            .iter()
+            .filter(|g| g.kind == kind)
+            .map(|g| g.cases.len())
+            .sum();
         let _ = writeln!(s, "\n### {kind}\n");
+        let _ = writeln!(
+            s,
+            "<details><summary>{causes} causes, {rows} case rows: expected vs observed</summary>\n"
+        );
         let _ = writeln!(s, "| cause | case | expected | observed |");
         let _ = writeln!(s, "|---|---|---|---|");
         for g in r.causes.iter().filter(|g| g.kind == kind) {
@@ -249,6 +262,7 @@ pub fn markdown(r: &Report) -> String {
                 );
             }
         }
+        let _ = writeln!(s, "\n</details>");
     }
 
     let _ = writeln!(s, "\n## Skip reasons\n");
