@@ -26,7 +26,7 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained_and_has_its_legend() {
-        let page = html(&crate::report::build(&[]));
+        let page = html(&crate::report::build(&[], &[]));
         for remote in ["http://", "https://", "//cdn", "@import"] {
             assert!(!page.contains(remote), "the page refers to {remote}");
         }
@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn no_string_in_the_data_can_close_its_script_element() {
-        let mut report = crate::report::build(&[]);
+        let mut report = crate::report::build(&[], &[]);
         report
             .explain
             .insert("X".into(), "</script><script>alert(1)</script>".into());
