@@ -31,6 +31,11 @@ function runtimeText(e) {
   const name = { gvisor: "runsc", "qemu-user": "qemu" }[e.platform] ?? e.platform;
   return e.runtime.toLowerCase().includes(name) ? e.runtime : `${name} ${e.runtime}`;
 }
+// In a column header only the runtime's name and version ("qemu-aarch64 7.2.22", not the
+// package's build string): a long header makes every header row as tall as the longest one.
+function runtimeShort(e) {
+  return runtimeText(e).replace(/ version /, " ").replace(/ \(.*\)$/, "");
+}
 function releaseText(e) {
   if (e.platform === "gvisor") return `uname ${e.release}`;
   if (e.platform === "qemu-user") return `host kernel ${e.release}`;
@@ -41,7 +46,7 @@ function envHead(e) {
   const title = `${e.key}: ${e.platform}, ${releaseText(e)}${rt ? ", " + rt : ""}, ${e.machine}, ${e.page_size / 1024} KiB pages`;
   return `<th scope="col" class="env${nk(e)}" data-env="${esc(e.key)}" title="${esc(title)}">` +
     `<span class="label">${esc(e.label)}</span>` +
-    (rt ? `<span class="rel runtime">${esc(rt)}</span>` : "") +
+    (rt ? `<span class="rel runtime">${esc(runtimeShort(e))}</span>` : "") +
     `<span class="rel">${esc(releaseText(e))}</span></th>`;
 }
 
@@ -238,13 +243,16 @@ function stepsTable(steps, observed) {
     steps.map((s) => `<tr class="${observed && s.mismatch ? "mismatch" : ""}"><td>${esc(s.label)} ${esc(s.call)}</td><td>${esc(s.expected)}</td>` +
       (observed ? `<td>${esc(s.observed)}</td>` : "") + "</tr>").join("") + "</tbody></table></div>";
 }
-function caseHead(c) {
+// The cause shown: the open cell's own where it has one (a case can deviate for different
+// reasons in different environments), else the one most of its cells share.
+function caseHead(c, key) {
   let h = `<h2><a href="${cellHref(c.id)}">${esc(c.id)}</a></h2><p>${esc(c.summary)}</p>`;
   h += `<p class="syms">${c.symbols.map((s) => `<a class="sym" href="#sym=${enc(s)}">${esc(s)}</a>`).join(" ")}</p>`;
   if (sinceText(c.since)) h += `<p class="since">${esc(sinceText(c.since))}</p>`;
-  if (c.cause?.id) {
-    const k = causeById.get(c.cause.id);
-    h += `<p>Cause: <a href="#cause=${enc(c.cause.id)}">${esc(k?.line ?? c.cause.id)}</a></p>`;
+  const cause = (key && c.results[key]?.cause) || c.cause?.id;
+  if (cause) {
+    const k = causeById.get(cause);
+    h += `<p>Cause: <a href="#cause=${enc(cause)}">${esc(k?.line ?? cause)}</a></p>`;
   }
   if (c.differs) h += `<p>Varies with: ${esc(varies(c))}.</p>`;
   return h;
@@ -265,7 +273,7 @@ function openCase(id, key) {
   if (i === undefined) { details.innerHTML = `<h2>No case ${esc(id)}</h2><p>This report has no such case.</p>`; return; }
   const c = data.cases[i];
   const e = envs.find((x) => x.key === key);
-  let h = caseHead(c);
+  let h = caseHead(c, e?.key);
   if (e) {
     const r = c.results[e.key];
     const st = r?.status ?? "none";
