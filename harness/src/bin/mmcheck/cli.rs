@@ -100,7 +100,7 @@ pub enum Command {
               required_unless_present_any = ["list", "call"])]
         symbol: Option<String>,
         /// Decode the number as this call's flags (mmap, mprotect, madvise, ...) or `prot`.
-        #[arg(long, value_name = "CALL", value_parser = FlagsOfParser, hide_possible_values = true)]
+        #[arg(long, value_name = "CALL", value_parser = flags_of_parser(), hide_possible_values = true)]
         flags: Option<String>,
         /// Run a call and name the documented causes its arguments meet:
         /// 'mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, file:/tmp/f:O_RDONLY, 100)'.
@@ -214,12 +214,16 @@ pub enum ExplainFormat {
     Json,
 }
 
-/// Accepts any text (numbers, and unknown symbols, which explain answers with suggestions), but
-/// offers the known symbols to shell completion.
+/// Accepts any text, but offers `values` to shell completion: explain's symbols for SYMBOL
+/// (numbers and unknown symbols are accepted too: explain answers them with suggestions), the
+/// calls with flags, `prot` and `seals` for `--flags` (explain names the calls it knows when the
+/// text is none of them).
 #[derive(Clone)]
-pub struct SymbolParser;
+pub struct Completing {
+    values: fn() -> Vec<&'static str>,
+}
 
-impl clap::builder::TypedValueParser for SymbolParser {
+impl clap::builder::TypedValueParser for Completing {
     type Value = String;
 
     fn parse_ref(
@@ -235,41 +239,21 @@ impl clap::builder::TypedValueParser for SymbolParser {
         &self,
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
         Some(Box::new(
-            explain::symbols()
+            (self.values)()
                 .into_iter()
                 .map(clap::builder::PossibleValue::new),
         ))
     }
 }
 
-pub fn symbol_parser() -> SymbolParser {
-    SymbolParser
+pub fn symbol_parser() -> Completing {
+    Completing {
+        values: explain::symbols,
+    }
 }
 
-/// `--flags`: accepts any text (explain names the calls it knows when it is none of them), but
-/// offers the calls with flags, `prot` and `seals` to shell completion.
-#[derive(Clone)]
-pub struct FlagsOfParser;
-
-impl clap::builder::TypedValueParser for FlagsOfParser {
-    type Value = String;
-
-    fn parse_ref(
-        &self,
-        _cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<String, clap::Error> {
-        Ok(value.to_string_lossy().into_owned())
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(
-            explain::flag_families()
-                .into_iter()
-                .map(clap::builder::PossibleValue::new),
-        ))
+pub fn flags_of_parser() -> Completing {
+    Completing {
+        values: explain::flag_families,
     }
 }
