@@ -54,12 +54,19 @@ args   = { addr = "$m+2*$i*PAGE+PAGE", len = "PAGE", prot = "PROT_READ" }
 repeat = {N}
 "#;
 
-fn madv_normal_raw(n: u64, page: u64) {
+/// The cases' first step made raw: `len` bytes of private anonymous read-write memory,
+/// MAP_NORESERVE; the child exits with 1 if it cannot be had.
+fn map_noreserve(len: u64) -> u64 {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as u64;
-    let Ok(m) = sys::raw(sys::nr::MMAP, [0, n * page, prot, flags, u64::MAX, 0]) else {
+    let Ok(m) = sys::raw(sys::nr::MMAP, [0, len, prot, flags, u64::MAX, 0]) else {
         sys::exit_now(1)
     };
+    m
+}
+
+fn madv_normal_raw(n: u64, page: u64) {
+    let m = map_noreserve(n * page);
     for i in 0..n {
         let advice = libc::MADV_NORMAL as u64;
         if sys::raw(sys::nr::MADVISE, [m + i * page, page, advice, 0, 0, 0]).is_err() {
@@ -69,11 +76,7 @@ fn madv_normal_raw(n: u64, page: u64) {
 }
 
 fn split_raw(n: u64, page: u64) {
-    let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
-    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as u64;
-    let Ok(m) = sys::raw(sys::nr::MMAP, [0, 140_000 * page, prot, flags, u64::MAX, 0]) else {
-        sys::exit_now(1)
-    };
+    let m = map_noreserve(140_000 * page);
     for i in 0..n {
         let at = m + 2 * i * page + page;
         let read = libc::PROT_READ as u64;

@@ -77,56 +77,37 @@ pub(crate) fn per_case(
             not_passed += 1;
         }
     };
-    let status = |r: Option<mmcheck::outcome::CaseRun>| {
-        r.map_or((Status::Broken, String::new()), |r| (r.status, r.reason))
+    // `n` timed runs of `one` after 20 to warm up, each right after a floor sample (kept in
+    // `floor`), so that a drift of the machine touches both alike.
+    let mut floor = Vec::new();
+    let mut interleaved = |one: &mut dyn FnMut() -> Option<mmcheck::outcome::CaseRun>| {
+        let mut timed = Vec::new();
+        for i in 0..n + 20 {
+            let f = floor_once(page);
+            let t = Instant::now();
+            let run = one();
+            let d = t.elapsed();
+            let (s, why) = run.map_or((Status::Broken, String::new()), |r| (r.status, r.reason));
+            check(s, &why);
+            if i >= 20 {
+                floor.push(f);
+                timed.push(d);
+            }
+        }
+        timed
     };
-    let (mut floor, mut in_process, mut pooled) = (Vec::new(), Vec::new(), Vec::new());
     // The worker's code runs in this process first, while it has no other child: a worker may
     // reap every child of its process after a case, and the pool's worker is one.
-    for i in 0..n + 20 {
-        let f = floor_once(page);
-        let t = Instant::now();
-        let run = worker::run_case(case, scratch, None, None);
-        let d = t.elapsed();
-        let (s, why) = status(run);
-        check(s, &why);
-        if i >= 20 {
-            floor.push(f);
-            in_process.push(d);
-        }
-    }
+    let in_process = interleaved(&mut || worker::run_case(case, scratch, None, None));
     // Then through the pool, as the tests and `mmcheck run` do; the first run starts the worker.
     let pool = Pool::new(exe);
-    for i in 0..n + 20 {
-        let f = floor_once(page);
-        let t = Instant::now();
-        let run = runner::run_one(case, host, &pool, false, None, None);
-        let d = t.elapsed();
-        let (s, why) = status(Some(run));
-        check(s, &why);
-        if i >= 20 {
-            floor.push(f);
-            pooled.push(d);
-        }
-    }
+    let pooled = interleaved(&mut || Some(runner::run_one(case, host, &pool, false, None, None)));
     drop(pool);
     // The same with each worker keeping the next case's child forked (MMCHECK_SPARE=1, read by
     // the workers this pool starts). The bench is single-threaded, so setting it is safe.
-    let mut spared = Vec::new();
     std::env::set_var("MMCHECK_SPARE", "1");
     let pool = Pool::new(exe);
-    for i in 0..n + 20 {
-        let f = floor_once(page);
-        let t = Instant::now();
-        let run = runner::run_one(case, host, &pool, false, None, None);
-        let d = t.elapsed();
-        let (s, why) = status(Some(run));
-        check(s, &why);
-        if i >= 20 {
-            floor.push(f);
-            spared.push(d);
-        }
-    }
+    let spared = interleaved(&mut || Some(runner::run_one(case, host, &pool, false, None, None)));
     drop(pool);
     std::env::remove_var("MMCHECK_SPARE");
 
