@@ -263,24 +263,11 @@ pub fn json(c: &Coverage) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
-/// Words wrapped at `width`, each line indented by `indent`.
+/// Words wrapped at `width`, each line indented by `indent` (nothing for no words).
 fn wrap(text: &str, indent: usize, width: usize) -> String {
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    for w in text.split_whitespace() {
-        if !cur.is_empty() && indent + cur.len() + 1 + w.len() > width {
-            lines.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(w);
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
+    super::fill(text, width.saturating_sub(indent).max(1))
         .iter()
+        .filter(|l| !l.is_empty())
         .map(|l| format!("{:indent$}{l}", ""))
         .collect::<Vec<_>>()
         .join("\n")

@@ -76,7 +76,7 @@ fn wrap(text: &str, indent: usize) -> String {
 /// [`wrap`], with the first line indented by `first` and the others by `indent`.
 fn wrap_hanging(text: &str, first: usize, indent: usize) -> String {
     let mut out = String::new();
-    for line in fill(text, width().saturating_sub(indent).max(1))
+    for line in super::fill(text, width().saturating_sub(indent).max(1))
         .iter()
         .enumerate()
     {
@@ -84,28 +84,6 @@ fn wrap_hanging(text: &str, first: usize, indent: usize) -> String {
         let _ = writeln!(out, "{:pad$}{}", "", line.1);
     }
     out
-}
-
-/// The words of `text` filled into lines of at most `width` visible columns (at least one line).
-fn fill(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    let mut visible = 0;
-    for word in text.split_whitespace() {
-        let w = visible_len(word);
-        if visible > 0 && visible + 1 + w > width {
-            lines.push(std::mem::take(&mut line));
-            visible = 0;
-        }
-        if visible > 0 {
-            line.push(' ');
-            visible += 1;
-        }
-        line.push_str(word);
-        visible += w;
-    }
-    lines.push(line);
-    lines
 }
 
 /// A man page paragraph: filled text is reflowed; a literal block (`.nf`, `.EX`: code, a table
@@ -119,20 +97,6 @@ fn man_paragraph(text: &str, indent: usize) -> String {
         let _ = writeln!(out, "{:indent$}{}", "", line.trim_end());
     }
     out
-}
-
-fn visible_len(s: &str) -> usize {
-    let mut n = 0;
-    let mut esc = false;
-    for c in s.chars() {
-        match (esc, c) {
-            (false, '\x1b') => esc = true,
-            (true, 'm') => esc = false,
-            (true, _) => {}
-            (false, _) => n += 1,
-        }
-    }
-    n
 }
 
 fn outcomes(c: &CaseView) -> String {
@@ -409,7 +373,7 @@ fn table(s: &mut String, head: &[&str], rows: Vec<Vec<String>>, st: Style) {
         for (i, c) in cells[..cells.len() - 1].iter().enumerate() {
             let _ = write!(l, "{:w$}  ", c, w = widths[i]);
         }
-        let mut lines = fill(last, room).into_iter();
+        let mut lines = super::fill(last, room).into_iter();
         if !under {
             l.push_str(&lines.next().unwrap_or_default());
         }

@@ -404,6 +404,43 @@ pub fn note(message: &str) {
     let _ = writeln!(std::io::stderr(), "mmcheck: {message}");
 }
 
+/// The words of `text` filled into lines of at most `width` visible columns (at least one line).
+fn fill(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut visible = 0;
+    for word in text.split_whitespace() {
+        let w = visible_len(word);
+        if visible > 0 && visible + 1 + w > width {
+            lines.push(std::mem::take(&mut line));
+            visible = 0;
+        }
+        if visible > 0 {
+            line.push(' ');
+            visible += 1;
+        }
+        line.push_str(word);
+        visible += w;
+    }
+    lines.push(line);
+    lines
+}
+
+/// The columns `s` takes on a terminal: its characters, ANSI escapes (`\x1b[...m`) counting 0.
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
 pub mod coverage;
 pub mod explain;
 pub mod formats;
