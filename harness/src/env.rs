@@ -37,7 +37,7 @@ pub struct HostEnv {
     /// Why this process cannot have protection keys (pkeys(7)), or `None` when it can: probed
     /// by allocating one and freeing it again.
     #[serde(skip)]
-    pub no_pkeys: Option<String>,
+    pub no_pkeys: Option<NoPkeys>,
     /// Scratch roots left by a janitor that was killed, removed while preparing this run.
     #[serde(skip)]
     pub swept: Vec<PathBuf>,
@@ -116,17 +116,66 @@ impl HostEnv {
     }
 }
 
-/// Why protection keys are missing here, from pkey_alloc's errno: ENOSPC where the processor or
-/// the kernel has none (x86 without `pku`/`ospke` in /proc/cpuinfo, arm64 without POE, most
-/// powerpc VMs), ENOSYS where the call does not exist (a sandbox, an emulator).
-fn pkeys_missing() -> Option<String> {
-    match sys::pkeys_available() {
-        Ok(()) => None,
-        Err(errno) => Some(format!(
+/// Why protection keys are missing here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoPkeys {
+    /// The sentence printed with the skip.
+    pub reason: String,
+    /// The processor has none (its feature flag is missing from /proc/cpuinfo): a property of
+    /// the machine, not of the kernel, which would give keys on another processor.
+    pub processor: bool,
+}
+
+/// Why protection keys are missing here, from pkey_alloc's errno (ENOSPC or EINVAL where the
+/// processor or the kernel has none: x86 without `pku`/`ospke` in /proc/cpuinfo, arm64 without
+/// POE, most powerpc VMs; ENOSYS where the call does not exist: a sandbox, an emulator) and
+/// /proc/cpuinfo.
+fn pkeys_missing() -> Option<NoPkeys> {
+    let errno = sys::pkeys_available().err()?;
+    let flag = processor_key_flag();
+    // Without the processor's keys, x86 Linux 6.18 answers EINVAL (seen on a Xeon without
+    // `pku`), other kernels ENOSPC; ENOSYS is a kernel without the call, whatever the processor.
+    let processor = errno != libc::ENOSYS
+        && flag.is_some_and(|f| cpuinfo_lacks(&std::fs::read_to_string("/proc/cpuinfo").ok(), f));
+    let reason = match flag {
+        Some(f) if processor => format!(
+            "needs memory protection keys; this processor has none (no `{f}` in /proc/cpuinfo)"
+        ),
+        _ => format!(
             "needs memory protection keys; pkey_alloc(0, 0) fails here with {}",
             crate::names::errno_name(errno)
-        )),
+        ),
+    };
+    Some(NoPkeys { reason, processor })
+}
+
+/// The /proc/cpuinfo flag of a processor with protection keys: `pku` on x86 (the kernel adds
+/// `ospke` when it enables them), `poe` on arm64. `None` where the processor's keys do not show
+/// there (powerpc), so that ENOSPC stays the kernel's.
+fn processor_key_flag() -> Option<&'static str> {
+    if cfg!(target_arch = "x86_64") {
+        Some("pku")
+    } else if cfg!(target_arch = "aarch64") {
+        Some("poe")
+    } else {
+        None
     }
+}
+
+/// Whether /proc/cpuinfo's feature lines (`flags` on x86, `Features` on arm64) exist and none of
+/// them has `flag`. Unreadable or without such lines, nothing is known: `false`.
+fn cpuinfo_lacks(cpuinfo: &Option<String>, flag: &str) -> bool {
+    let Some(text) = cpuinfo else { return false };
+    let mut lines = text.lines().filter_map(|l| {
+        let (key, value) = l.split_once(':')?;
+        matches!(key.trim(), "flags" | "Features").then_some(value)
+    });
+    let mut seen = false;
+    let has = lines.any(|v| {
+        seen = true;
+        v.split_whitespace().any(|w| w == flag)
+    });
+    seen && !has
 }
 
 /// `gvisor` when the kernel is gVisor's Sentry, `uml` under User-mode Linux (Linux's own memory
@@ -289,6 +338,22 @@ pub fn scratch_hint(host: &HostEnv, fs: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_processor_lacks_keys_only_when_its_feature_lines_say_so() {
+        let x86 = |flags: &str| Some(format!("processor\t: 0\nflags\t\t: {flags}\n\n"));
+        assert!(cpuinfo_lacks(&x86("fpu vme sse2 avx512f"), "pku"));
+        assert!(!cpuinfo_lacks(&x86("fpu pku ospke avx512f"), "pku"));
+        // A `pku` inside another word is not the flag.
+        assert!(cpuinfo_lacks(&x86("fpu pkux"), "pku"));
+        let arm = Some("processor\t: 0\nFeatures\t: fp asimd evtstrm poe\n".to_string());
+        assert!(!cpuinfo_lacks(&arm, "poe"));
+        assert!(cpuinfo_lacks(&arm, "pku"));
+        // Nothing readable, or no feature lines (powerpc, an emulator's cpuinfo): not known.
+        assert!(!cpuinfo_lacks(&None, "pku"));
+        let ppc = Some("processor\t: 0\ncpu\t\t: POWER9 (architected)\n".to_string());
+        assert!(!cpuinfo_lacks(&ppc, "pku"));
+    }
 
     #[test]
     fn keys_name_platform_version_architecture_and_a_page_size_other_than_4k() {

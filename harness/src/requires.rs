@@ -101,10 +101,19 @@ fn kernel_needs(case: &Case, host: &HostEnv) -> Result<(), Unmet> {
             }
         }
     }
-    // The processor's feature as much as the kernel's: a snapshot records where it is missing.
+    // Missing keys are the kernel's when it refuses them (no such call, not built in, turned
+    // off) and the machine's when the processor has none: the same kernel on the next machine
+    // gives keys, so that skip is not compared (checked last, after every need of the kernel).
     if r.pkeys {
         if let Some(why) = &host.no_pkeys {
-            return Err(Unmet::kernel(why.clone()));
+            if why.processor {
+                return Err(Unmet::setup(
+                    why.reason.clone(),
+                    "the processor has no memory protection keys",
+                    None,
+                ));
+            }
+            return Err(Unmet::kernel(why.reason.clone()));
         }
     }
     Ok(())
@@ -283,11 +292,25 @@ mod tests {
         // Without protection keys a case that needs them is skipped, as the kernel's (the
         // processor's) property, with the probe's reason; with them it runs.
         let mut without = host.clone();
-        without.no_pkeys = Some("pkey_alloc(0, 0) fails here with ENOSPC".into());
+        without.no_pkeys = Some(crate::env::NoPkeys {
+            reason: "pkey_alloc(0, 0) fails here with ENOSPC".into(),
+            processor: false,
+        });
         let unmet = check(&case("{ pkeys = true }"), &without).expect_err("no keys");
         assert_eq!(unmet.setup, None, "{unmet:?}");
         assert!(unmet.reason.contains("ENOSPC"), "{unmet:?}");
         assert!(check(&case("{ pkeys = false }"), &without).is_ok());
+        // A processor without keys is the machine's: skipped and not compared, after every need
+        // of the kernel.
+        let mut no_pku = host.clone();
+        no_pku.no_pkeys = Some(crate::env::NoPkeys {
+            reason: "this processor has none (no `pku` in /proc/cpuinfo)".into(),
+            processor: true,
+        });
+        let unmet = check(&case("{ pkeys = true }"), &no_pku).expect_err("no keys");
+        assert!(unmet.setup.is_some(), "{unmet:?}");
+        let old = check(&case("{ pkeys = true, kernel = \"<2.0\" }"), &no_pku);
+        assert_eq!(old.expect_err("too new").setup, None);
         let mut with = host.clone();
         with.no_pkeys = None;
         assert!(check(&case("{ pkeys = true }"), &with).is_ok());
