@@ -34,6 +34,8 @@ pub(crate) struct Suite {
     pub(crate) passed: usize,
     pub(crate) skipped: usize,
     pub(crate) case_ms_sum: u64,
+    /// The `vm.max_map_count` cases (ids with `map-count`): how many, and their summed time.
+    pub(crate) map_count: (usize, u64),
     pub(crate) slowest: Vec<(u64, String)>,
 }
 
@@ -129,6 +131,10 @@ pub(crate) fn whole_suite(exe: &Path, repo: &Path, runs: usize) -> Option<Suite>
         })
         .collect();
     let case_ms_sum = by_time.iter().map(|(m, _)| m).sum();
+    let map_count = by_time
+        .iter()
+        .filter(|(_, id)| id.contains("map-count"))
+        .fold((0, 0), |(n, sum), (m, _)| (n + 1, sum + m));
     by_time.sort_by(|a, b| b.cmp(a));
     by_time.truncate(5);
     Some(Suite {
@@ -139,6 +145,7 @@ pub(crate) fn whole_suite(exe: &Path, repo: &Path, runs: usize) -> Option<Suite>
         passed: count("pass"),
         skipped: count("skip"),
         case_ms_sum,
+        map_count,
         slowest: by_time,
     })
 }

@@ -277,6 +277,15 @@ fn main() {
             for (millis, id) in &s.slowest {
                 println!("    {millis:5} ms  {id}");
             }
+            // Most of their time is the kernel's (65,530 mappings made, split, formatted in
+            // smaps, torn down): however cheap the runner, the suite takes at least this long.
+            let (n, sum) = s.map_count;
+            println!(
+                "  the {n} vm.max_map_count cases (ids with `map-count`): {:.2} s of it, so at \
+                 least {:.2} s of wall time on {cpus} jobs whatever the runner costs",
+                sum as f64 / 1e3,
+                sum as f64 / 1e3 / cpus as f64
+            );
         }
         println!();
         s
