@@ -5,8 +5,10 @@ use super::*;
 
 /// Feeds each line of a /proc file to `line`, reading through a fixed buffer on the stack: a
 /// process at vm.max_map_count cannot grow its heap, and the maps file of such a process is
-/// megabytes long, so reading it whole would fail in the harness, not in the kernel.
-pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), String> {
+/// megabytes long, so reading it whole would fail in the harness, not in the kernel. Lines come
+/// as bytes, so that a reader passes over the lines it does not want before making text of them
+/// (`text`): smaps at vm.max_map_count is some 1.5 million lines.
+pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&[u8])) -> Result<(), String> {
     let fd = sys::open(path, (libc::O_RDONLY | libc::O_CLOEXEC) as u64, 0)
         .map_err(|e| format!("cannot open {path}: {}", crate::names::errno_name(e)))?
         as i32;
@@ -25,19 +27,15 @@ pub(super) fn proc_lines(path: &str, mut line: impl FnMut(&str)) -> Result<(), S
         };
         filled += n;
         let mut start = 0;
-        while let Some(nl) = buf[start..filled].iter().position(|b| *b == b'\n') {
-            let bytes = &buf[start..start + nl];
-            match std::str::from_utf8(bytes) {
-                Ok(text) => line(text),
-                Err(_) => line(&String::from_utf8_lossy(bytes)),
-            }
+        while let Some(nl) = memchr::memchr(b'\n', &buf[start..filled]) {
+            line(&buf[start..start + nl]);
             start += nl + 1;
         }
         buf.copy_within(start..filled, 0);
         filled -= start;
         if n == 0 || filled == buf.len() {
             if filled > 0 {
-                line(&String::from_utf8_lossy(&buf[..filled]));
+                line(&buf[..filled]);
             }
             break Ok(());
         }
@@ -59,7 +57,7 @@ pub(super) fn maps(addr: u64, len: u64) -> Obs {
         if range_of(l).is_some_and(|(start, stop)| start >= end || stop <= addr) {
             return;
         }
-        if let Some(mut m) = parse_maps_line(l) {
+        if let Some(mut m) = parse_maps_line(&text(l)) {
             if exe.as_deref() == Some(m.path.as_str()) {
                 m.path = "[mmcheck]".into();
             }
@@ -93,20 +91,22 @@ pub(super) fn smaps(addr: u64, len: u64) -> Obs {
             .unwrap_or(0)
             * 1024
     };
-    let read = proc_lines("/proc/self/smaps", |l| {
+    let read = proc_lines("/proc/self/smaps", |bytes| {
         // Detail lines (`Rss:`, `VmFlags:`, ...) start with a capital, a mapping's head with its
         // hexadecimal start address in small letters. A process at vm.max_map_count has some
-        // 1.5 million detail lines here: those of other mappings are passed over unparsed.
-        if l.as_bytes().first().is_some_and(u8::is_ascii_uppercase) {
+        // 1.5 million detail lines here: those of other mappings are passed over as bytes.
+        if bytes.first().is_some_and(u8::is_ascii_uppercase) {
             if !keep {
                 return;
             }
-        } else if let Some((start, stop)) = range_of(l) {
+        } else if let Some((start, stop)) = range_of(bytes) {
             if start >= end || stop <= addr {
                 keep = false;
                 return;
             }
         }
+        let line = text(bytes);
+        let l: &str = &line;
         if let Some(head) = parse_maps_line(l) {
             keep = head.start < end && head.end > addr;
             if keep {
@@ -228,13 +228,25 @@ pub fn parse_maps_line(line: &str) -> Option<MapsEntry> {
 }
 
 /// The `start-end` that opens a maps line, without parsing the rest of it.
-fn range_of(line: &str) -> Option<(u64, u64)> {
-    let (range, _) = line.split_once(' ')?;
-    let (start, end) = range.split_once('-')?;
-    Some((
-        u64::from_str_radix(start, 16).ok()?,
-        u64::from_str_radix(end, 16).ok()?,
-    ))
+fn range_of(line: &[u8]) -> Option<(u64, u64)> {
+    let range = &line[..memchr::memchr(b' ', line)?];
+    let dash = memchr::memchr(b'-', range)?;
+    Some((hex(&range[..dash])?, hex(&range[dash + 1..])?))
+}
+
+/// A hexadecimal number of /proc (no sign, no prefix, at most 16 digits).
+fn hex(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |v, &d| {
+        Some(v << 4 | (d as char).to_digit(16)? as u64)
+    })
+}
+
+/// A line of /proc as text: borrowed when it is UTF-8, as every line but a path can fail to be.
+fn text(line: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(line)
 }
 
 /// Parses a whole /proc/self/maps text.
@@ -264,16 +276,39 @@ mod tests {
     fn proc_lines_reads_long_files_through_its_buffer() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lines");
-        let text: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
-        std::fs::write(&path, format!("{text}last without newline")).unwrap();
+        let lines: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, format!("{lines}last without newline")).unwrap();
         let mut seen = Vec::new();
-        proc_lines(path.to_str().unwrap(), |l| seen.push(l.to_string())).unwrap();
+        proc_lines(path.to_str().unwrap(), |l| seen.push(text(l).into_owned())).unwrap();
         assert_eq!(seen.len(), 50_001);
         assert_eq!(seen[49_999], "line 49999");
         assert_eq!(seen[50_000], "last without newline");
         assert!(proc_lines("/nonexistent", |_| {})
             .unwrap_err()
             .contains("ENOENT"));
+    }
+
+    #[test]
+    fn a_line_opens_with_its_range_or_has_none() {
+        let head = b"7f0000000000-7f0000002000 rw-s 00001000 00:05 123 /dev/shm/x";
+        assert_eq!(range_of(head), Some((0x7f00_0000_0000, 0x7f00_0000_2000)));
+        assert_eq!(
+            range_of(b"ffffffffff600000-ffffffffff601000 --xp 0 00:00 0 [vsyscall]"),
+            Some((0xffff_ffff_ff60_0000, 0xffff_ffff_ff60_1000))
+        );
+        for not_a_head in [
+            &b"Rss:                   4 kB"[..],
+            b"VmFlags: rd wr mr mw me ac",
+            b"7f00-7f01",
+            b"-7f01 rw-p",
+            b"7f00-+7f01 rw-p",
+            b"10000000000000000-10000000000000001 rw-p",
+            b"",
+        ] {
+            assert_eq!(range_of(not_a_head), None, "{:?}", text(not_a_head));
+        }
+        // A path that is not UTF-8 still makes a line, with the bytes replaced.
+        assert_eq!(text(b"/tmp/\xff"), "/tmp/\u{fffd}");
     }
 
     #[test]
