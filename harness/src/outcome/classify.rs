@@ -241,6 +241,10 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
     if status == Status::Broken && !stderr.trim().is_empty() {
         reason = format!("{reason}\nchild stderr:\n{}", stderr.trim_end());
     }
+    let setup = (status == Status::Broken)
+        .then(|| emulator_out_of_memory(&stderr))
+        .flatten()
+        .map(|cause| super::Setup::Other { cause, fix: None });
 
     let steps = order
         .iter()
@@ -258,9 +262,28 @@ pub fn classify(case: &Case, seen: Seen, kernel: Option<Version>, page: u64) -> 
         steps,
         fs: case.fs.clone(),
         millis: seen.millis,
-        setup: None,
+        setup,
         layout_dependent,
     }
+}
+
+/// Whether the emulator running the case died of a failed allocation of its own, as GLib
+/// reports one: `***MEMORY-ERROR***: qemu-aarch64-static[PID]: GSlice: failed to allocate ...`.
+/// qemu-user passes a case's mlockall(MCL_FUTURE) on to its own process, so under the small
+/// RLIMIT_MEMLOCK of such a case every page the emulator maps afterwards counts against the
+/// limit, and whether the emulator needs one (to translate code the case reaches for the first
+/// time, say) depends on its state, not on the case. Seen in one run of four of
+/// mlockall/future-stack-growth-over-rlimit-sigsegv under qemu-user 7.2 (aarch64). Such a run
+/// tells nothing about the kernel: it is the environment's, and not compared.
+fn emulator_out_of_memory(stderr: &str) -> Option<String> {
+    let emulator = stderr.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("***MEMORY-ERROR***: ")?;
+        let program = rest.split(['[', ':']).next()?.trim();
+        program.starts_with("qemu-").then_some(program)
+    })?;
+    Some(format!(
+        "{emulator} ran out of memory of its own (it shares the case's mlockall and RLIMIT_MEMLOCK)"
+    ))
 }
 
 /// smaps counts Rss and Locked for a whole mapping. When that mapping reaches past the case's
@@ -513,6 +536,50 @@ expect = { maps = [{ start = "$m", end = "$m+2*PAGE", perms = "r--p" }] }
             millis: 1,
         };
         assert_eq!(classify(&case, seen, None, PAGE).status, Status::Pass);
+    }
+
+    #[test]
+    fn an_emulator_that_runs_out_of_its_own_memory_is_not_compared() {
+        let mut records = good();
+        records.truncate(2);
+        let died = |stderr: &str| {
+            let seen = Seen {
+                records: records.clone(),
+                ended: Some(Ended::Killed(6)),
+                timed_out: false,
+                stderr: stderr.into(),
+                millis: 1,
+            };
+            classify(&case(), seen, Some((6, 18, 0)), PAGE)
+        };
+        let r = died(
+            "\n***MEMORY-ERROR***: qemu-aarch64-static[2509]: GSlice: failed to allocate 496 \
+             bytes (alignment: 512): Cannot allocate memory\n\n\
+             qemu: uncaught target signal 6 (Aborted) - core dumped\n",
+        );
+        assert_eq!(r.status, Status::Broken);
+        assert!(r.not_compared(), "{r:?}");
+        assert!(r.reason.contains("GSlice"), "{}", r.reason);
+        assert_eq!(
+            r.setup,
+            Some(super::super::Setup::Other {
+                cause: "qemu-aarch64-static ran out of memory of its own (it shares the case's \
+                        mlockall and RLIMIT_MEMLOCK)"
+                    .into(),
+                fix: None
+            })
+        );
+        // Anything else that kills a child is the harness's or the kernel's, and compared.
+        for other in [
+            "",
+            "thread 'main' panicked at harness/src/child/mod.rs:1:1:\nmemory allocation failed",
+            "free(): invalid next size (normal)",
+            "***MEMORY-ERROR***: mmcheck[1]: GSlice: failed to allocate 8 bytes",
+        ] {
+            let r = died(other);
+            assert_eq!(r.status, Status::Broken);
+            assert!(!r.not_compared(), "{other:?}: {r:?}");
+        }
     }
 
     #[test]
