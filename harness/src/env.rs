@@ -133,8 +133,9 @@ pub struct NoPkeys {
 fn pkeys_missing() -> Option<NoPkeys> {
     let errno = sys::pkeys_available().err()?;
     let flag = processor_key_flag();
-    // Without the processor's keys, x86 Linux 6.18 answers EINVAL (seen on a Xeon without
-    // `pku`), other kernels ENOSPC; ENOSYS is a kernel without the call, whatever the processor.
+    // pkey_alloc(2) gives ENOSPC where the processor or the kernel has no keys; x86 Linux 6.18
+    // on a Xeon without `pku` gave EINVAL. ENOSYS is a kernel without the call, whatever the
+    // processor.
     let processor = errno != libc::ENOSYS
         && flag.is_some_and(|f| cpuinfo_lacks(&std::fs::read_to_string("/proc/cpuinfo").ok(), f));
     let reason = match flag {

@@ -289,8 +289,8 @@ mod tests {
             let unmet = check(&case(&missing), &host).expect_err("no such file");
             assert_eq!(unmet.setup, None, "{field}: {unmet:?}");
         }
-        // Without protection keys a case that needs them is skipped, as the kernel's (the
-        // processor's) property, with the probe's reason; with them it runs.
+        // Without protection keys from the kernel, a case that needs them is skipped as the
+        // kernel's property, with the probe's reason; with them it runs.
         let mut without = host.clone();
         without.no_pkeys = Some(crate::env::NoPkeys {
             reason: "pkey_alloc(0, 0) fails here with ENOSPC".into(),

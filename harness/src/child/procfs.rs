@@ -244,7 +244,8 @@ fn hex(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// A line of /proc as text: borrowed when it is UTF-8, as every line but a path can fail to be.
+/// A line of /proc as text: borrowed when it is UTF-8 (only a path in it can fail to be), with
+/// replacement characters otherwise.
 fn text(line: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(line)
 }
