@@ -204,15 +204,9 @@ pub struct MapsEntry {
 
 impl Record {
     pub fn encode(&self) -> Vec<u8> {
-        let mut line = Vec::new();
-        self.encode_into(&mut line);
+        let mut line = serde_json::to_vec(self).expect("records always serialize");
+        line.push(b'\n');
         line
-    }
-
-    /// `encode`, appended to `out` (which allocates only when `out` lacks the room).
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        serde_json::to_writer(&mut *out, self).expect("records always serialize");
-        out.push(b'\n');
     }
 }
 

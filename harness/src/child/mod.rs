@@ -84,22 +84,8 @@ impl Scope for State<'_> {
     }
 }
 
-/// Writes one record. Each thread encodes into one buffer of its own, reserved at its first
-/// record: a case that has used up its mappings (vm.max_map_count, or a sandbox's own limit)
-/// leaves malloc no room to grow, and a record that needed new memory then would end the child
-/// at a step that depends on how much free heap it inherited from the worker, not on the kernel.
 fn emit(fd: i32, record: &Record) {
-    thread_local! {
-        static LINE: std::cell::RefCell<Vec<u8>> =
-            std::cell::RefCell::new(Vec::with_capacity(64 << 10));
-    }
-    let sent = LINE.with(|line| {
-        let mut line = line.borrow_mut();
-        line.clear();
-        record.encode_into(&mut line);
-        sys::write_all(fd, &line).is_ok()
-    });
-    if !sent {
+    if sys::write_all(fd, &record.encode()).is_err() {
         // The parent is gone; nobody is listening.
         sys::exit_now(1);
     }
