@@ -234,11 +234,14 @@ impl Cache {
         }
     }
 
-    fn get(&self, file: &std::path::Path, file_id: &str) -> Option<&Result<Vec<Case>, String>> {
+    fn position(&self, file: &std::path::Path, file_id: &str) -> Option<usize> {
         self.recent
             .iter()
-            .find(|((f, id), _)| f == file && id == file_id)
-            .map(|(_, cases)| cases)
+            .position(|((f, id), _)| f == file && id == file_id)
+    }
+
+    fn get(&self, file: &std::path::Path, file_id: &str) -> Option<&Result<Vec<Case>, String>> {
+        self.position(file, file_id).map(|at| &self.recent[at].1)
     }
 
     /// The file's cases, compiled now unless they are among the recent ones.
@@ -247,11 +250,7 @@ impl Cache {
         file: &std::path::Path,
         file_id: &str,
     ) -> &Result<Vec<Case>, String> {
-        if let Some(at) = self
-            .recent
-            .iter()
-            .position(|((f, id), _)| f == file && id == file_id)
-        {
+        if let Some(at) = self.position(file, file_id) {
             let hit = self.recent.remove(at).expect("position is in range");
             self.recent.push_front(hit);
         } else {

@@ -257,16 +257,7 @@ pub fn parse_maps(text: &str) -> Vec<MapsEntry> {
 
 /// VmLck of /proc/self/status, in bytes.
 pub(super) fn vmlck() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmLck:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+    sys::status_number("VmLck").map(|kb| kb * 1024)
 }
 
 #[cfg(test)]

@@ -35,11 +35,26 @@ impl std::fmt::Display for ForkError {
 
 /// How many threads this process has (`Threads:` of /proc/self/status); `None` when it cannot
 /// be read (no /proc), in which case the caller cannot check and does not.
-///
-/// Every `fork` asks, so it reads the file the cheap way: one open of a constant path, reads into
-/// a buffer on the stack, no allocation (an allocation in the worker after a fork is a
-/// copy-on-write fault). `std::fs::read_to_string` took a statx and eight reads of growing size.
 pub fn thread_count() -> Option<usize> {
+    status_number("Threads").map(|n| n as usize)
+}
+
+/// The number a line of /proc/self/status gives for `key` (`Threads`, `VmLck`: a unit such as
+/// `kB` is left to the caller); `None` when the file or the line is missing.
+///
+/// Every `fork` asks for the thread count, so this reads the file the cheap way: one open of a
+/// constant path, reads into a buffer on the stack, no allocation (an allocation in the worker
+/// after a fork is a copy-on-write fault; `std::fs::read_to_string` also took a statx and eight
+/// reads of growing size). The file is about 1.5 KiB on Linux 6.18; only when the buffer fills
+/// without the line (a long `Groups:` line, say) is the whole file read.
+pub fn status_number(key: &str) -> Option<u64> {
+    let number = |text: &[u8]| -> Option<u64> {
+        text.split(|&b| b == b'\n').find_map(|l| {
+            let value = l.strip_prefix(key.as_bytes())?.strip_prefix(b":")?;
+            let value = std::str::from_utf8(value).ok()?.trim();
+            value.trim_end_matches("kB").trim().parse().ok()
+        })
+    };
     const PATH: &std::ffi::CStr = c"/proc/self/status";
     let flags = (libc::O_RDONLY | libc::O_CLOEXEC) as u64;
     let fd = raw(
@@ -47,7 +62,6 @@ pub fn thread_count() -> Option<usize> {
         [libc::AT_FDCWD as u64, PATH.as_ptr() as u64, flags, 0, 0, 0],
     )
     .ok()? as i32;
-    // About 1.5 KiB on Linux 6.18, with the Threads: line in its first kilobyte.
     let mut buf = [0u8; 4096];
     let mut len = 0;
     while len < buf.len() {
@@ -59,11 +73,10 @@ pub fn thread_count() -> Option<usize> {
         }
     }
     close(fd);
-    buf[..len]
-        .split(|&b| b == b'\n')
-        .find_map(|l| l.strip_prefix(b"Threads:"))
-        .and_then(|n| std::str::from_utf8(n).ok())
-        .and_then(|n| n.trim().parse().ok())
+    match number(&buf[..len]) {
+        None if len == buf.len() => number(&std::fs::read("/proc/self/status").ok()?),
+        found => found,
+    }
 }
 
 /// Threads this process had before any of mmcheck's code ran, read by a constructor at load
@@ -369,6 +382,15 @@ pub fn interrupted() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_numbers_are_read_by_their_whole_key() {
+        assert!(status_number("Threads").is_some_and(|n| n >= 1));
+        // VmLck is in kB; the unit is left to the caller.
+        assert!(status_number("VmLck").is_some());
+        assert_eq!(status_number("Thread"), None);
+        assert_eq!(status_number("No such key"), None);
+    }
 
     #[test]
     fn fork_is_refused_in_a_process_with_threads() {
